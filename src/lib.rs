@@ -9,9 +9,12 @@
 //! - [`pages`]: the hello and 404 pages, the only thing the server and the kit share.
 //! - [`server`]: the reference server (`hello-server`, `unblocked serve`): parser, routes,
 //!   one task per connection, clean close, graceful shutdown.
+//! - [`kit`]: the conformance kit (`unblocked check`): targets, the expectations table,
+//!   fixtures, fuzzing, concurrency checks and reports. It never imports `server`.
 //! - `src/bin/`: thin command lines over the library; `broken-server` is a test fixture
 //!   whose flaws prove that every check can fail.
 #![deny(unsafe_code)]
 
+pub mod kit;
 pub mod pages;
 pub mod server;

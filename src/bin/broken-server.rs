@@ -1,0 +1,560 @@
+//! `broken-server`: a test fixture for the conformance kit, not a server to use.
+//!
+//! It is a small HTTP/1.1 server in the style of the async Rust book's chapter
+//! (async-std, one task per connection) that, with `--flaw none`, behaves
+//! correctly. Every other value of `--flaw NAME` changes exactly one thing so
+//! that it imitates a real-world bug; running the kit against each flaw proves
+//! that every check of the kit can fail. `broken-server --help` lists the flaws.
+//!
+//! It deliberately does not use the `unblocked` library: it is a black box with
+//! its own pages. Right after binding it prints `listening on http://IP:PORT`
+//! on stdout and nothing else; it logs nothing.
+
+#![forbid(unsafe_code)]
+
+use std::io::{Read as _, Write as _};
+use std::net::Shutdown;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
+
+use async_std::io::{self, BufReader, prelude::*};
+use async_std::net::{TcpListener, TcpStream};
+use async_std::task;
+use clap::{Parser, ValueEnum};
+
+const HELLO: &str = "<!DOCTYPE html>
+<html lang=\"en\">
+  <head>
+    <meta charset=\"utf-8\">
+    <title>broken-server</title>
+  </head>
+  <body>
+    <p>Hello from broken-server</p>
+  </body>
+</html>
+";
+
+const NOT_FOUND: &str = "<!DOCTYPE html>
+<html lang=\"en\">
+  <head>
+    <meta charset=\"utf-8\">
+    <title>broken-server: 404</title>
+  </head>
+  <body>
+    <p>broken-server: nothing here</p>
+  </body>
+</html>
+";
+
+const TOO_LARGE: &str = "<!DOCTYPE html>
+<html lang=\"en\">
+  <head>
+    <meta charset=\"utf-8\">
+    <title>broken-server: 431</title>
+  </head>
+  <body>
+    <p>broken-server: request head too large</p>
+  </body>
+</html>
+";
+
+/// Longest request head (request line and headers) read before answering 431.
+const MAX_HEAD: usize = 16 * 1024;
+/// Most request-body bytes read and discarded before answering.
+const MAX_BODY: u64 = 1024 * 1024;
+/// Most bytes drained after the response before the socket is dropped.
+const MAX_DRAIN: u64 = 64 * 1024;
+/// Socket read timeout while reading a request; on expiry the connection is closed.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Socket write timeout while writing a response.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read timeout while draining what the client still sends after the response.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A deliberately broken HTTP/1.1 server: a test fixture for the conformance kit.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    bind: String,
+    /// How long GET /sleep waits before answering (e.g. 1s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    sleep: Duration,
+    /// Which flaw to show
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = Flaw::None)]
+    flaw: Flaw,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Flaw {
+    /// No flaw: a correct book-style server
+    None,
+    /// Content-Length is 10 more than the body's length
+    WrongContentLength,
+    /// The 404 page is sent with status 200 OK
+    NotFoundAsOk,
+    /// Any request line starting with "GET /" gets 200 and the hello page
+    OkToEverything,
+    /// The method is compared case-insensitively ("get / HTTP/1.1" gets 200)
+    LowercaseGet,
+    /// No Content-Length header; the body ends when the connection closes (legal, not strict)
+    NoContentLength,
+    /// A request line that is not UTF-8 panics, and the panic ends the whole process
+    PanicOnNonUtf8,
+    /// A request line that is not "METHOD TARGET HTTP/..." is closed without any response
+    SilentOnGarbage,
+    /// Never reads a request body and resets the connection (SO_LINGER 0) after answering
+    ResetOnBody,
+    /// Handles one connection at a time: accepts the next only when the last is done
+    Sequential,
+    /// A fixed pool of 2 worker threads with blocking I/O (the book's ThreadPool)
+    #[value(name = "pool-2")]
+    Pool2,
+    /// /sleep blocks an executor thread with std::thread::sleep (run with ASYNC_STD_THREAD_COUNT=2)
+    BlockingSleep,
+    /// A request line not starting with an uppercase letter is held open forever, unanswered
+    HangOnGarbage,
+    /// Serves the first request, then exits with status 3
+    ExitAfterFirst,
+}
+
+#[derive(Clone, Copy)]
+struct Config {
+    flaw: Flaw,
+    sleep: Duration,
+}
+
+/// What the request line asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Hello,
+    Sleep,
+    NotFound,
+}
+
+/// Which response to send.
+#[derive(Clone, Copy)]
+enum Page {
+    Hello,
+    NotFound,
+    TooLarge,
+}
+
+/// The lines of a request head, each with its line ending, without the blank line.
+#[derive(Default)]
+struct Head {
+    lines: Vec<Vec<u8>>,
+    size: usize,
+}
+
+/// How reading a request head ended.
+enum Request {
+    /// EOF before any byte: the client connected and left.
+    Closed,
+    /// More than `MAX_HEAD` bytes without the end of the head.
+    TooLarge,
+    Head(Head),
+}
+
+/// What to do after one `read_until` result has been fed to a `Head`.
+enum Feed {
+    More,
+    Done,
+    Closed,
+    TooLarge,
+}
+
+impl Head {
+    /// How many more head bytes may be read.
+    fn room(&self) -> u64 {
+        (MAX_HEAD - self.size) as u64
+    }
+
+    /// Takes what one `read_until(b'\n')` (limited to `room()`) returned.
+    fn feed(&mut self, line: Vec<u8>) -> Feed {
+        if line.is_empty() {
+            // EOF at a line boundary.
+            return if self.size == 0 {
+                Feed::Closed
+            } else {
+                Feed::Done
+            };
+        }
+        self.size += line.len();
+        if line.ends_with(b"\n") {
+            if line == b"\r\n" || line == b"\n" {
+                return Feed::Done;
+            }
+            self.lines.push(line);
+            if self.size >= MAX_HEAD {
+                Feed::TooLarge
+            } else {
+                Feed::More
+            }
+        } else if self.size >= MAX_HEAD {
+            Feed::TooLarge
+        } else {
+            // EOF in the middle of a line.
+            self.lines.push(line);
+            Feed::Done
+        }
+    }
+
+    /// The first line, without its trailing "\r\n" or "\n".
+    fn request_line(&self) -> &[u8] {
+        let line = self.lines.first().map_or(&[][..], Vec::as_slice);
+        match line.strip_suffix(b"\n") {
+            Some(line) => line.strip_suffix(b"\r").unwrap_or(line),
+            None => line,
+        }
+    }
+
+    /// The value of the first valid `Content-Length` header (name compared case-insensitively).
+    fn content_length(&self) -> Option<u64> {
+        self.lines.iter().skip(1).find_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            if !line[..colon].eq_ignore_ascii_case(b"content-length") {
+                return None;
+            }
+            std::str::from_utf8(&line[colon + 1..])
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+}
+
+/// Routes a request line exactly like the book, apart from the routing flaws.
+fn route(line: &[u8], flaw: Flaw) -> Route {
+    let mut line = line.to_vec();
+    if flaw == Flaw::LowercaseGet {
+        // Imitates servers that normalise the method's case, although methods are case-sensitive.
+        let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+        line[..method_end].make_ascii_uppercase();
+    }
+    match line.as_slice() {
+        b"GET / HTTP/1.1" => Route::Hello,
+        b"GET /sleep HTTP/1.1" => Route::Sleep,
+        // Imitates a catch-all route (or a prefix match) that serves the home page for any path.
+        l if flaw == Flaw::OkToEverything && l.starts_with(b"GET /") => Route::Hello,
+        _ => Route::NotFound,
+    }
+}
+
+/// Whether a request line has three non-empty space-separated parts, the last starting "HTTP/".
+fn looks_like_http(line: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) && parts[2].starts_with(b"HTTP/")
+}
+
+/// The whole response: status line, headers, blank line and body (no body for `HEAD`).
+fn response(page: Page, flaw: Flaw, head_only: bool) -> Vec<u8> {
+    let (status, body) = match page {
+        Page::Hello => ("HTTP/1.1 200 OK", HELLO),
+        // Imitates an error page served with the default status 200 ("soft 404").
+        Page::NotFound if flaw == Flaw::NotFoundAsOk => ("HTTP/1.1 200 OK", NOT_FOUND),
+        Page::NotFound => ("HTTP/1.1 404 NOT FOUND", NOT_FOUND),
+        Page::TooLarge => ("HTTP/1.1 431 Request Header Fields Too Large", TOO_LARGE),
+    };
+    let mut head = format!("{status}\r\n");
+    match flaw {
+        // Imitates a server that leaves the length out and lets the close end the body.
+        Flaw::NoContentLength => {}
+        // Imitates a length computed from the wrong thing (e.g. before the body was edited).
+        Flaw::WrongContentLength => head += &format!("Content-Length: {}\r\n", body.len() + 10),
+        _ => head += &format!("Content-Length: {}\r\n", body.len()),
+    }
+    head += "Content-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n";
+    let mut bytes = head.into_bytes();
+    if !head_only {
+        bytes.extend_from_slice(body.as_bytes());
+    }
+    bytes
+}
+
+/// A `HEAD` request gets the headers of the `GET` answer and no body (RFC 9110 9.3.2).
+fn is_head(request_line: &[u8]) -> bool {
+    request_line.starts_with(b"HEAD ")
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if args.flaw == Flaw::PanicOnNonUtf8 {
+        // A book server has one thread; when it panics, the whole process is gone.
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("broken-server: {info}");
+            std::process::exit(101);
+        }));
+    }
+    let listener = match std::net::TcpListener::bind(&args.bind) {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("broken-server: cannot bind {}: {err}", args.bind);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("broken-server: no local address: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on http://{addr}");
+    let _ = stdout.flush();
+
+    let config = Config {
+        flaw: args.flaw,
+        sleep: args.sleep,
+    };
+    if config.flaw == Flaw::Pool2 {
+        serve_pool(listener, config.sleep);
+    } else {
+        task::block_on(serve(TcpListener::from(listener), config));
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+// ---------------------------------------------------------------------------
+// The async server (every flaw but pool-2).
+// ---------------------------------------------------------------------------
+
+async fn serve(listener: TcpListener, config: Config) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // E.g. out of file descriptors: wait a little instead of spinning.
+                task::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if config.flaw == Flaw::Sequential {
+            // Imitates the code the book warns about: awaiting the handler in the accept loop.
+            let _ = handle(stream, config).await;
+        } else {
+            task::spawn(async move {
+                let _ = handle(stream, config).await;
+            });
+        }
+    }
+}
+
+async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
+    let flaw = config.flaw;
+    let mut reader = BufReader::new(&stream);
+    let head = match read_head(&mut reader).await? {
+        Request::Closed => return Ok(()),
+        Request::TooLarge => {
+            send(&stream, Page::TooLarge, flaw, false).await?;
+            close_gracefully(&stream, &mut reader).await;
+            return Ok(());
+        }
+        Request::Head(head) => head,
+    };
+    let line = head.request_line();
+
+    if flaw == Flaw::SilentOnGarbage && !looks_like_http(line) {
+        // Imitates a parser that gives up on a malformed request without answering 400.
+        close_gracefully(&stream, &mut reader).await;
+        return Ok(());
+    }
+    if flaw == Flaw::HangOnGarbage && !line.first().is_some_and(u8::is_ascii_uppercase) {
+        // Imitates a server that waits for a "real" request that never comes, with no timeout.
+        futures_lite::future::pending::<()>().await;
+    }
+    let route = if flaw == Flaw::PanicOnNonUtf8 {
+        // Imitates the book's `String::from_utf8(...).unwrap()` on the request line.
+        let text = String::from_utf8(line.to_vec()).unwrap();
+        route(text.as_bytes(), flaw)
+    } else {
+        route(line, flaw)
+    };
+
+    if flaw != Flaw::ResetOnBody {
+        let body = head.content_length().unwrap_or(0).min(MAX_BODY);
+        discard(&mut reader, body, READ_TIMEOUT).await?;
+    }
+    if route == Route::Sleep {
+        if flaw == Flaw::BlockingSleep {
+            // Imitates blocking code in an async task: the executor thread sleeps with it.
+            std::thread::sleep(config.sleep);
+        } else {
+            task::sleep(config.sleep).await;
+        }
+    }
+    let page = match route {
+        Route::Hello | Route::Sleep => Page::Hello,
+        Route::NotFound => Page::NotFound,
+    };
+    send(&stream, page, flaw, is_head(line)).await?;
+
+    if flaw == Flaw::ResetOnBody {
+        // Imitates a server that drops the socket with the request body still unread,
+        // which makes the kernel send a reset; SO_LINGER 0 makes the reset certain.
+        drop(reader);
+        reset(stream);
+        return Ok(());
+    }
+    close_gracefully(&stream, &mut reader).await;
+    if flaw == Flaw::ExitAfterFirst {
+        // Imitates a server that dies (crash, `return` from main) after its first answer.
+        std::process::exit(3);
+    }
+    Ok(())
+}
+
+/// Reads the request head line by line, as bytes, each read bounded by `READ_TIMEOUT`.
+async fn read_head(reader: &mut BufReader<&TcpStream>) -> io::Result<Request> {
+    let mut head = Head::default();
+    loop {
+        let mut line = Vec::new();
+        let mut limited = (&mut *reader).take(head.room());
+        io::timeout(READ_TIMEOUT, limited.read_until(b'\n', &mut line)).await?;
+        match head.feed(line) {
+            Feed::More => {}
+            Feed::Done => return Ok(Request::Head(head)),
+            Feed::Closed => return Ok(Request::Closed),
+            Feed::TooLarge => return Ok(Request::TooLarge),
+        }
+    }
+}
+
+/// Reads and throws away up to `limit` bytes, stopping early at EOF.
+async fn discard(
+    reader: &mut BufReader<&TcpStream>,
+    limit: u64,
+    per_read: Duration,
+) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    let mut left = limit;
+    while left > 0 {
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        let n = io::timeout(per_read, reader.read(&mut buf[..want])).await?;
+        if n == 0 {
+            break;
+        }
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+async fn send(stream: &TcpStream, page: Page, flaw: Flaw, head_only: bool) -> io::Result<()> {
+    let bytes = response(page, flaw, head_only);
+    let mut writer = stream;
+    io::timeout(WRITE_TIMEOUT, writer.write_all(&bytes)).await?;
+    io::timeout(WRITE_TIMEOUT, writer.flush()).await
+}
+
+/// Sends FIN, then drains what the client still sends, so that dropping the
+/// socket does not turn unread input into a reset that could destroy the response.
+async fn close_gracefully(stream: &TcpStream, reader: &mut BufReader<&TcpStream>) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = discard(reader, MAX_DRAIN, DRAIN_TIMEOUT).await;
+}
+
+/// Drops the socket with SO_LINGER 0, so the kernel sends a reset instead of FIN.
+fn reset(stream: TcpStream) {
+    // async-std only implements `AsFd` with its `io_safety` feature; go through std's stream.
+    if let Ok(stream) = std::net::TcpStream::try_from(stream) {
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// pool-2: the book's ThreadPool with 2 workers and blocking std I/O.
+// ---------------------------------------------------------------------------
+
+/// Imitates the book's chapter-21 ThreadPool: 2 threads, so a third client waits.
+fn serve_pool(listener: std::net::TcpListener, sleep: Duration) {
+    let (sender, receiver) = mpsc::channel::<std::net::TcpStream>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..2 {
+        let receiver = Arc::clone(&receiver);
+        std::thread::spawn(move || {
+            loop {
+                let message = receiver
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .recv();
+                match message {
+                    Ok(stream) => {
+                        let _ = handle_blocking(stream, sleep);
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                if sender.send(stream).is_err() {
+                    return;
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// The base behaviour with blocking std I/O.
+fn handle_blocking(stream: std::net::TcpStream, sleep: Duration) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let mut reader = std::io::BufReader::new(&stream);
+    let head = match read_head_blocking(&mut reader)? {
+        Request::Closed => return Ok(()),
+        Request::TooLarge => {
+            (&stream).write_all(&response(Page::TooLarge, Flaw::Pool2, false))?;
+            close_gracefully_blocking(&stream, &mut reader);
+            return Ok(());
+        }
+        Request::Head(head) => head,
+    };
+    let route = route(head.request_line(), Flaw::Pool2);
+    let body = head.content_length().unwrap_or(0).min(MAX_BODY);
+    std::io::copy(&mut (&mut reader).take(body), &mut std::io::sink())?;
+    if route == Route::Sleep {
+        std::thread::sleep(sleep);
+    }
+    let page = match route {
+        Route::Hello | Route::Sleep => Page::Hello,
+        Route::NotFound => Page::NotFound,
+    };
+    (&stream).write_all(&response(page, Flaw::Pool2, is_head(head.request_line())))?;
+    close_gracefully_blocking(&stream, &mut reader);
+    Ok(())
+}
+
+fn read_head_blocking(
+    reader: &mut std::io::BufReader<&std::net::TcpStream>,
+) -> std::io::Result<Request> {
+    use std::io::BufRead as _;
+    let mut head = Head::default();
+    loop {
+        let mut line = Vec::new();
+        (&mut *reader)
+            .take(head.room())
+            .read_until(b'\n', &mut line)?;
+        match head.feed(line) {
+            Feed::More => {}
+            Feed::Done => return Ok(Request::Head(head)),
+            Feed::Closed => return Ok(Request::Closed),
+            Feed::TooLarge => return Ok(Request::TooLarge),
+        }
+    }
+}
+
+fn close_gracefully_blocking(
+    stream: &std::net::TcpStream,
+    reader: &mut std::io::BufReader<&std::net::TcpStream>,
+) {
+    let _ = stream.shutdown(Shutdown::Write);
+    if stream.set_read_timeout(Some(DRAIN_TIMEOUT)).is_ok() {
+        let _ = std::io::copy(&mut reader.take(MAX_DRAIN), &mut std::io::sink());
+    }
+}

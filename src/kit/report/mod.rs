@@ -1,0 +1,231 @@
+//! What a run found, as data first; [`human`], [`json`] and [`junit`] render it.
+
+pub mod human;
+pub mod json;
+pub mod junit;
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// The verdict of one check. Ordered by severity, so the worst of several is their `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The server did what the reference server does.
+    Pass,
+    /// Nothing to judge; the check reports a measurement.
+    Info,
+    /// The check did not run (the reason is in the detail).
+    Skip,
+    /// Allowed by RFC 9110/9112 or the book, but not what the reference server does.
+    NonStrict,
+    /// The server broke a rule.
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Info => "info",
+            Verdict::Skip => "skip",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Fail => "fail",
+        }
+    }
+
+    /// Under `--strict`, a non-strict verdict is a failure.
+    pub fn under(self, strict: bool) -> Verdict {
+        if strict && self == Verdict::NonStrict {
+            Verdict::Fail
+        } else {
+            self
+        }
+    }
+}
+
+/// The bytes behind a verdict, so a person can see and replay what happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Exactly the bytes sent.
+    pub request: Vec<u8>,
+    /// The bytes received, or `None` when nothing came back.
+    pub response: Option<Vec<u8>>,
+    /// How the exchange ended (e.g. "closed by the server", "reset", "timed out after 5s").
+    pub ending: String,
+    /// What the expectations table allowed, in words.
+    pub expected: String,
+    /// A one-line shell command that sends the same bytes.
+    pub replay: String,
+}
+
+/// One request in a concurrency timeline; instants are offsets from the check's start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// e.g. "slow 3", "fast 1", "idle 2".
+    pub label: String,
+    /// "slow", "fast", "idle", "trickle", "unread", "aborted".
+    pub role: String,
+    pub start: Option<Duration>,
+    pub connected: Option<Duration>,
+    pub sent: Option<Duration>,
+    pub first_byte: Option<Duration>,
+    pub end: Option<Duration>,
+    /// Status code received, if any.
+    pub status: Option<u16>,
+    /// Set on a fast request that missed its budget: where it waited, as far as a client can
+    /// see ("connecting", "waiting for the first response byte", "receiving the rest").
+    pub waited: Option<String>,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// Stable id, `group.name`, e.g. `fixtures.get-root`.
+    pub id: String,
+    /// The group: `fixtures`, `fuzz`, `concurrency`, `pages`.
+    pub group: String,
+    /// What the check tests, in words (the requirement).
+    pub description: String,
+    pub verdict: Verdict,
+    /// The stable id of the rule broken (or bent, for non-strict), e.g. `status-not-allowed`.
+    pub rule: Option<String>,
+    /// Why, in one or a few sentences.
+    pub detail: String,
+    pub duration: Duration,
+    pub evidence: Option<Evidence>,
+    /// Requests of a concurrency check, in start order.
+    pub timeline: Vec<TimelineEntry>,
+    /// Group-specific facts for the JSON report (fuzz seed, cases, K, S, budget...).
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CheckResult {
+    pub fn new(id: impl Into<String>, group: impl Into<String>, description: impl Into<String>) -> Self {
+        CheckResult {
+            id: id.into(),
+            group: group.into(),
+            description: description.into(),
+            verdict: Verdict::Pass,
+            rule: None,
+            detail: String::new(),
+            duration: Duration::ZERO,
+            evidence: None,
+            timeline: Vec::new(),
+            data: serde_json::Map::new(),
+        }
+    }
+}
+
+/// What was tested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetInfo {
+    /// A server command the kit started (`--server`, or the bundled reference server).
+    Command(String),
+    /// A server that was already running (`--addr`).
+    Addr(String),
+}
+
+/// Counts of verdicts, after `--strict` is applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub non_strict: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub info: usize,
+}
+
+/// A whole run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub target: TargetInfo,
+    pub strict: bool,
+    pub checks: Vec<CheckResult>,
+    /// The last lines the server printed (stdout and stderr), when the kit started it.
+    pub server_output: Vec<String>,
+    pub duration: Duration,
+}
+
+impl Report {
+    /// A check's verdict once `--strict` is applied.
+    pub fn verdict_of(&self, check: &CheckResult) -> Verdict {
+        check.verdict.under(self.strict)
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for check in &self.checks {
+            match self.verdict_of(check) {
+                Verdict::Pass => summary.pass += 1,
+                Verdict::NonStrict => summary.non_strict += 1,
+                Verdict::Fail => summary.fail += 1,
+                Verdict::Skip => summary.skip += 1,
+                Verdict::Info => summary.info += 1,
+            }
+        }
+        summary
+    }
+
+    /// No check failed (non-strict counts as a failure under `--strict`).
+    pub fn conforming(&self) -> bool {
+        self.summary().fail == 0
+    }
+
+    pub fn check(&self, id: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// Panics with the human report unless the target conforms: for users' own tests.
+    #[track_caller]
+    pub fn assert_conforming(&self) {
+        if !self.conforming() {
+            panic!(
+                "the server does not conform:\n{}",
+                human::render(self, &human::Style::plain())
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(verdicts: &[Verdict], strict: bool) -> Report {
+        Report {
+            target: TargetInfo::Addr("127.0.0.1:1".into()),
+            strict,
+            checks: verdicts
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let mut c = CheckResult::new(format!("g.c{i}"), "g", "d");
+                    c.verdict = v;
+                    c
+                })
+                .collect(),
+            server_output: Vec::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn strict_turns_non_strict_into_fail() {
+        let lenient = report(&[Verdict::Pass, Verdict::NonStrict, Verdict::Skip], false);
+        assert!(lenient.conforming());
+        assert_eq!(lenient.summary().non_strict, 1);
+        let strict = report(&[Verdict::Pass, Verdict::NonStrict, Verdict::Skip], true);
+        assert!(!strict.conforming());
+        assert_eq!(strict.summary().fail, 1);
+    }
+
+    #[test]
+    fn severity_orders_verdicts() {
+        assert_eq!(
+            [Verdict::Pass, Verdict::NonStrict, Verdict::Info].into_iter().max(),
+            Some(Verdict::NonStrict)
+        );
+        assert!(Verdict::Fail > Verdict::NonStrict);
+    }
+}

@@ -1,0 +1,652 @@
+//! An HTTP/1.1 client for surf that records when things happen on the wire.
+//!
+//! surf offers no hooks for "connected", "request fully sent" or "first
+//! response byte", and its stock h1 backend pools connections per host (up to
+//! 50, reused with keep-alive), which would hide how a server treats *new*
+//! connections. [`TimedClient`] is a replacement backend
+//! ([`http_client::HttpClient`]) that opens one fresh TCP connection per
+//! request, never pools or reuses it, runs async-h1's client on it through a
+//! stream wrapper, and writes the instants it observes into a [`Probe`] that
+//! the caller attached to the request as an extension.
+//!
+//! All instants are offsets from one `origin` [`Instant`] shared by the caller
+//! and the client, so the marks of concurrent requests can be compared.
+//!
+//! # Example
+//!
+//! ```ignore
+//! use std::time::{Duration, Instant};
+//! use unblocked::kit::timed_client::{Probe, TimedClient};
+//!
+//! # async fn demo(url: &str) -> surf::Result<()> {
+//! let origin = Instant::now();
+//! let client = TimedClient::new(origin).surf_client();
+//!
+//! let probe = Probe::new();
+//! let mut req = surf::get(url).build();
+//! req.set_ext(probe.clone());
+//! let mut res = async_std::future::timeout(Duration::from_secs(5), client.send(req))
+//!     .await
+//!     .map_err(|e| surf::Error::from_str(surf::StatusCode::GatewayTimeout, e))??;
+//! let body = res.body_bytes().await?;
+//! probe.mark_end(origin);
+//!
+//! let marks = probe.marks();
+//! println!("{} bytes, {marks:?}", body.len());
+//! # Ok(()) }
+//! ```
+//!
+//! # What async-h1 (2.3.4) does, and how the marks follow from it
+//!
+//! * `async_h1::connect(stream, req)` first runs `io::copy(encoder, stream)`,
+//!   which writes the whole request (head and body) and then flushes the
+//!   stream, and only afterwards calls `decode(stream)`, which is the first
+//!   thing that reads from the stream. So the first `poll_read` on our wrapper
+//!   happens right after the full request has been handed to the kernel: that
+//!   is the `sent` mark.
+//! * `decode` wraps the stream in a `BufReader`, reads the head line by line up
+//!   to an empty line, then sets the body: a `ChunkedDecoder` for
+//!   `Transfer-Encoding: chunked`, `reader.take(len)` for `Content-Length`,
+//!   and *nothing at all* otherwise. A response delimited by closing the
+//!   connection therefore comes back with an empty body, and whatever body
+//!   bytes the `BufReader` had already buffered are dropped with it.
+//!
+//!   To read such responses correctly, the wrapper never hands async-h1 more
+//!   than the head while the head is being read (bytes past the empty line are
+//!   kept back for later reads), and [`TimedClient`] keeps a second handle on
+//!   the connection: when async-h1 left the body unset although the response
+//!   has one (no `Content-Length`, not chunked, not `HEAD`, not 1xx/204/304),
+//!   the body becomes "everything up to EOF" read through that handle.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_std::net::{TcpStream, ToSocketAddrs};
+use futures_lite::io::{AsyncRead, AsyncWrite, BufReader};
+use http_client::http_types::headers::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http_client::http_types::url::{Host, Url};
+use http_client::http_types::{Body, Method, StatusCode};
+use http_client::{Config, Error, HttpClient, Request, Response};
+
+/// Instants observed for one request, on one monotonic clock (offsets from a
+/// shared origin [`Instant`]).
+///
+/// A mark is `None` when the request never got that far (for example
+/// `connected` is `None` when the connection was refused).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Marks {
+    /// The client began handling the request.
+    pub start: Option<Duration>,
+    /// The TCP connection was established.
+    pub connected: Option<Duration>,
+    /// The whole request had been written to the socket, i.e. handed to the
+    /// kernel (async-h1 started reading the response).
+    pub sent: Option<Duration>,
+    /// The first non-empty read of response bytes completed. async-h1 only
+    /// reads after sending, so bytes a server sends early are seen here, not
+    /// when they arrived.
+    pub first_byte: Option<Duration>,
+    /// The caller finished with the response (see [`Probe::mark_end`]).
+    pub end: Option<Duration>,
+}
+
+impl Marks {
+    /// The marks in chronological order: start, connected, sent, first_byte, end.
+    pub fn in_order(&self) -> [Option<Duration>; 5] {
+        [
+            self.start,
+            self.connected,
+            self.sent,
+            self.first_byte,
+            self.end,
+        ]
+    }
+
+    /// Whether the marks that are present never go backwards in time.
+    pub fn is_ordered(&self) -> bool {
+        let present: Vec<Duration> = self.in_order().into_iter().flatten().collect();
+        present.windows(2).all(|pair| pair[0] <= pair[1])
+    }
+}
+
+/// Which mark to write.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Start,
+    Connected,
+    Sent,
+    FirstByte,
+}
+
+/// A shared recorder the caller attaches to a surf request (as a request
+/// extension, `req.set_ext(probe.clone())`) and reads afterwards.
+///
+/// One probe is meant for one request. The client writes each of `start`,
+/// `connected`, `sent` and `first_byte` only the first time it happens;
+/// [`Probe::mark_end`] always overwrites `end`.
+#[derive(Debug, Clone, Default)]
+pub struct Probe(Arc<Mutex<Marks>>);
+
+impl Probe {
+    /// A probe with no marks yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of the marks recorded so far.
+    pub fn marks(&self) -> Marks {
+        self.lock().clone()
+    }
+
+    /// Records `end` as now, relative to `origin` (call it once the response
+    /// body has been read, or once the request has failed or timed out).
+    pub fn mark_end(&self, origin: Instant) {
+        self.lock().end = Some(origin.elapsed());
+    }
+
+    fn record(&self, mark: Mark, origin: Instant) {
+        let at = origin.elapsed();
+        let mut marks = self.lock();
+        let slot = match mark {
+            Mark::Start => &mut marks.start,
+            Mark::Connected => &mut marks.connected,
+            Mark::Sent => &mut marks.sent,
+            Mark::FirstByte => &mut marks.first_byte,
+        };
+        slot.get_or_insert(at);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Marks> {
+        // The marks stay consistent even if a holder panicked.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A surf-compatible HTTP/1.1 client (`http://` only) that uses one fresh TCP
+/// connection per request and records [`Marks`] into the request's [`Probe`]
+/// extension, if it has one.
+///
+/// Of the [`http_client::Config`] it honours `tcp_no_delay` (default `true`)
+/// and `timeout` (default `None`; when set, it bounds connecting plus
+/// receiving the response head). `http_keep_alive` and
+/// `max_connections_per_host` are ignored: connections are never pooled.
+#[derive(Debug, Clone)]
+pub struct TimedClient {
+    origin: Instant,
+    connect_timeout: Duration,
+    config: Config,
+}
+
+impl TimedClient {
+    /// The connect timeout used unless [`TimedClient::with_connect_timeout`]
+    /// says otherwise.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A client whose marks are offsets from `origin`.
+    pub fn new(origin: Instant) -> Self {
+        Self {
+            origin,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            config: Config::new()
+                .set_http_keep_alive(false)
+                .set_tcp_no_delay(true)
+                .set_timeout(None),
+        }
+    }
+
+    /// Sets how long resolving the host and establishing the TCP connection
+    /// may take.
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// The instant all marks are measured from.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// The connect timeout in force.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// A `surf::Client` sending through this client.
+    ///
+    /// `surf::Client::with_http_client` installs no middleware (surf's logger
+    /// is only added with its `middleware-logger` feature, which is off here),
+    /// so redirects are not followed and nothing else touches the requests.
+    pub fn surf_client(self) -> surf::Client {
+        surf::Client::with_http_client(self)
+    }
+
+    /// Resolves the URL's host and connects to the first address that accepts.
+    async fn connect(&self, url: &Url) -> Result<TcpStream, Error> {
+        let port = url.port_or_known_default().ok_or_else(|| {
+            Error::from_str(StatusCode::BadRequest, format!("no port in URL {url}"))
+        })?;
+        let host = url.host().ok_or_else(|| {
+            Error::from_str(StatusCode::BadRequest, format!("no host in URL {url}"))
+        })?;
+        let attempt = async {
+            let addrs: Vec<SocketAddr> = match host {
+                Host::Ipv4(ip) => vec![SocketAddr::from((ip, port))],
+                Host::Ipv6(ip) => vec![SocketAddr::from((ip, port))],
+                Host::Domain(name) => (name, port).to_socket_addrs().await?.collect(),
+            };
+            let mut last_error = None;
+            for addr in addrs {
+                match TcpStream::connect(addr).await {
+                    Ok(stream) => return Ok(stream),
+                    Err(error) => last_error = Some(error),
+                }
+            }
+            Err(last_error.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "host resolved to no address")
+            }))
+        };
+        match async_std::future::timeout(self.connect_timeout, attempt).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(error)) => Err(Error::new(StatusCode::BadGateway, error)),
+            Err(_) => Err(Error::new(
+                StatusCode::GatewayTimeout,
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "connecting to {}:{port} took longer than {:?}",
+                        url.host_str().unwrap_or_default(),
+                        self.connect_timeout
+                    ),
+                ),
+            )),
+        }
+    }
+
+    /// Connects, sends the request and decodes the response head.
+    async fn exchange(&self, mut req: Request, probe: Option<Probe>) -> Result<Response, Error> {
+        if req.url().scheme() != "http" {
+            return Err(Error::from_str(
+                StatusCode::BadRequest,
+                format!("unsupported URL scheme {:?}", req.url().scheme()),
+            ));
+        }
+        let stream = self.connect(req.url()).await?;
+        if let Some(probe) = &probe {
+            probe.record(Mark::Connected, self.origin);
+        }
+        if self.config.tcp_no_delay {
+            // Only a latency tweak: not worth failing the request over.
+            let _ = stream.set_nodelay(true);
+        }
+        req.set_peer_addr(stream.peer_addr().ok());
+        req.set_local_addr(stream.local_addr().ok());
+        if req.header(CONNECTION).is_none() {
+            req.insert_header(CONNECTION, "close");
+        }
+        let is_head = req.method() == Method::Head;
+
+        let conn = TimedStream::new(stream, probe, self.origin);
+        let mut res = async_h1::connect(conn.clone(), req).await?;
+        if body_left_unread(&res, is_head) {
+            res.set_body(Body::from_reader(BufReader::new(conn), None));
+        }
+        Ok(res)
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for TimedClient {
+    async fn send(&self, req: Request) -> Result<Response, Error> {
+        let probe = req.ext().get::<Probe>().cloned();
+        if let Some(probe) = &probe {
+            probe.record(Mark::Start, self.origin);
+        }
+        match self.config.timeout {
+            None => self.exchange(req, probe).await,
+            Some(limit) => async_std::future::timeout(limit, self.exchange(req, probe))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        StatusCode::GatewayTimeout,
+                        io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("no response head within {limit:?}"),
+                        ),
+                    ))
+                }),
+        }
+    }
+
+    fn set_config(&mut self, config: Config) -> Result<(), Error> {
+        self.config = config;
+        Ok(())
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// Whether the response has a body that async-h1 did not attach, i.e. one
+/// delimited by the server closing the connection (RFC 9112, section 6.3).
+fn body_left_unread(res: &Response, is_head: bool) -> bool {
+    let status = u16::from(res.status());
+    if is_head || (100..200).contains(&status) || status == 204 || status == 304 {
+        return false;
+    }
+    if res.header(CONTENT_LENGTH).is_some() {
+        return false;
+    }
+    match res.header(TRANSFER_ENCODING) {
+        None => true,
+        // The same test async-h1 uses to pick its chunked decoder.
+        Some(encoding) => encoding.last().as_str() != "chunked",
+    }
+}
+
+/// The TCP stream as async-h1 sees it: records `sent` and `first_byte`, and
+/// stops each read at the end of the response head until the head is done.
+///
+/// Cloning gives another handle on the same connection.
+#[derive(Clone)]
+struct TimedStream(Arc<Mutex<StreamState>>);
+
+struct StreamState {
+    stream: TcpStream,
+    probe: Option<Probe>,
+    origin: Instant,
+    head: HeadEnd,
+    /// Bytes read from the socket past the end of the head, not yet handed out.
+    held_back: Vec<u8>,
+    held_back_pos: usize,
+}
+
+impl TimedStream {
+    fn new(stream: TcpStream, probe: Option<Probe>, origin: Instant) -> Self {
+        Self(Arc::new(Mutex::new(StreamState {
+            stream,
+            probe,
+            origin,
+            head: HeadEnd::default(),
+            held_back: Vec::new(),
+            held_back_pos: 0,
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, StreamState> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl StreamState {
+    fn record(&self, mark: Mark) {
+        if let Some(probe) = &self.probe {
+            probe.record(mark, self.origin);
+        }
+    }
+}
+
+impl AsyncRead for TimedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut state = self.lock();
+        // async-h1 only reads once the request is fully written and flushed.
+        state.record(Mark::Sent);
+
+        let state = &mut *state;
+        if state.held_back_pos < state.held_back.len() {
+            let rest = &state.held_back[state.held_back_pos..];
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            state.held_back_pos += n;
+            if state.held_back_pos == state.held_back.len() {
+                state.held_back = Vec::new();
+                state.held_back_pos = 0;
+            }
+            return Poll::Ready(Ok(n));
+        }
+
+        let n = match Pin::new(&mut state.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        if n > 0 {
+            state.record(Mark::FirstByte);
+        }
+        if let Some(head_len) = state.head.feed(&buf[..n]) {
+            state.held_back = buf[head_len..n].to_vec();
+            state.held_back_pos = 0;
+            return Poll::Ready(Ok(head_len));
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for TimedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.lock().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.lock().stream).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.lock().stream).poll_close(cx)
+    }
+}
+
+/// Finds where the response head ends, with async-h1's own rule: after a line
+/// feed that makes the bytes so far end in `\r\n\r\n` or `\n\n`.
+#[derive(Debug, Default)]
+struct HeadEnd {
+    done: bool,
+    seen: usize,
+    last: [u8; 4],
+}
+
+impl HeadEnd {
+    /// Feeds the next bytes read; once, returns how many of them belong to the
+    /// head (the rest is body).
+    fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        if self.done {
+            return None;
+        }
+        for (i, &byte) in bytes.iter().enumerate() {
+            self.last = [self.last[1], self.last[2], self.last[3], byte];
+            self.seen += 1;
+            let crlf_crlf = self.seen >= 4 && self.last == *b"\r\n\r\n";
+            let lf_lf = self.seen >= 2 && self.last[2..] == *b"\n\n";
+            if crlf_crlf || lf_lf {
+                self.done = true;
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_std::net::TcpListener;
+    use async_std::task;
+    use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Reads one request head and answers by path:
+    /// `/sleep` after one second, `/nolength` without Content-Length (closing
+    /// the connection to end the body), `/echo` with the request head as body,
+    /// anything else `hello` at once.
+    async fn serve(listener: TcpListener) {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            task::spawn(async move {
+                let mut head = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                let response = match path.as_str() {
+                    "/sleep" => {
+                        task::sleep(Duration::from_secs(1)).await;
+                        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslept"
+                            .to_owned()
+                    }
+                    "/nolength" => {
+                        "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno length given".to_owned()
+                    }
+                    "/echo" => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                        head.len()
+                    ),
+                    _ => "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                        .to_owned(),
+                };
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.close().await;
+            });
+        }
+    }
+
+    async fn start_server() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        task::spawn(serve(listener));
+        addr
+    }
+
+    async fn fetch(client: surf::Client, origin: Instant, url: String) -> (String, Marks) {
+        let probe = Probe::new();
+        let mut req = surf::get(url).build();
+        req.set_ext(probe.clone());
+        let mut res = async_std::future::timeout(Duration::from_secs(20), client.send(req))
+            .await
+            .expect("request timed out")
+            .expect("request failed");
+        let body = res.body_string().await.expect("body");
+        probe.mark_end(origin);
+        (body, probe.marks())
+    }
+
+    #[async_std::test]
+    async fn fast_requests_pass_a_slow_one_and_marks_are_ordered() {
+        let addr = start_server().await;
+        let origin = Instant::now();
+        let client = TimedClient::new(origin)
+            .with_connect_timeout(Duration::from_secs(5))
+            .surf_client();
+
+        let slow = task::spawn(fetch(
+            client.clone(),
+            origin,
+            format!("http://{addr}/sleep"),
+        ));
+        task::sleep(Duration::from_millis(50)).await;
+        let fast: Vec<_> = (0..3)
+            .map(|_| task::spawn(fetch(client.clone(), origin, format!("http://{addr}/"))))
+            .collect();
+
+        let mut fast_results = Vec::new();
+        for handle in fast {
+            fast_results.push(handle.await);
+        }
+        let (slow_body, slow_marks) = slow.await;
+        assert_eq!(slow_body, "slept");
+
+        for (body, marks) in fast_results
+            .iter()
+            .chain([&(slow_body, slow_marks.clone())])
+        {
+            assert!(marks.in_order().iter().all(Option::is_some), "{marks:?}");
+            assert!(marks.is_ordered(), "{marks:?}");
+            assert!(!body.is_empty());
+        }
+        for (body, marks) in &fast_results {
+            assert_eq!(body, "hello");
+            // The slow response is held back for a second; the fast ones
+            // must all be complete before it even starts arriving.
+            assert!(
+                marks.end.unwrap() < slow_marks.first_byte.unwrap(),
+                "{marks:?} vs {slow_marks:?}"
+            );
+        }
+    }
+
+    #[async_std::test]
+    async fn body_without_content_length_is_read_to_eof() {
+        let addr = start_server().await;
+        let origin = Instant::now();
+        let client = TimedClient::new(origin).surf_client();
+        let (body, marks) = fetch(client, origin, format!("http://{addr}/nolength")).await;
+        assert_eq!(body, "no length given");
+        assert!(marks.in_order().iter().all(Option::is_some) && marks.is_ordered());
+    }
+
+    #[async_std::test]
+    async fn sends_connection_close_and_works_without_probe() {
+        let addr = start_server().await;
+        let client = TimedClient::new(Instant::now()).surf_client();
+        let mut res = client
+            .send(surf::get(format!("http://{addr}/echo")))
+            .await
+            .unwrap();
+        let echoed = res.body_string().await.unwrap().to_ascii_lowercase();
+        assert!(echoed.contains("\r\nconnection: close\r\n"), "{echoed}");
+    }
+
+    #[async_std::test]
+    async fn refused_connection_is_an_error_with_only_start_marked() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let origin = Instant::now();
+        let client = TimedClient::new(origin).surf_client();
+        let probe = Probe::new();
+        let mut req = surf::get(format!("http://{addr}/")).build();
+        req.set_ext(probe.clone());
+        let error = client.send(req).await.unwrap_err();
+        assert!(error.downcast_ref::<io::Error>().is_some(), "{error:?}");
+        let marks = probe.marks();
+        assert!(
+            marks.start.is_some() && marks.connected.is_none(),
+            "{marks:?}"
+        );
+    }
+
+    #[test]
+    fn head_end_is_found_across_reads() {
+        let mut head = HeadEnd::default();
+        assert_eq!(head.feed(b"HTTP/1.1 200 OK\r\nA: b\r"), None);
+        assert_eq!(head.feed(b"\n\r"), None);
+        assert_eq!(head.feed(b"\nbody"), Some(1));
+        assert_eq!(head.feed(b"\r\n\r\n"), None);
+
+        let mut bare = HeadEnd::default();
+        assert_eq!(bare.feed(b"HTTP/1.1 204 No Content\n\nrest"), Some(25));
+    }
+}

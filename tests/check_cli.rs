@@ -1,0 +1,308 @@
+//! `unblocked check` as a user runs it: targets, reports, exit codes, bad input.
+//!
+//! The conformance tests here honour `UNBLOCKED_SERVER='COMMAND {port}'`: they then judge
+//! that implementation instead of the reference server. Tests of broken servers and of the
+//! kit's own errors do not.
+
+mod common;
+
+use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
+use common::IO_TIMEOUT;
+use predicates::prelude::*;
+use std::time::Duration;
+use unblocked::kit::check::Check;
+
+/// A whole run may take a while on a busy machine; this only bounds a hang.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn unblocked() -> Command {
+    let mut command = Command::cargo_bin("unblocked").unwrap();
+    command.timeout(RUN_TIMEOUT).env("NO_COLOR", "1");
+    command
+}
+
+/// The server under test: `UNBLOCKED_SERVER`, or the reference server.
+fn server_under_test() -> String {
+    std::env::var("UNBLOCKED_SERVER").unwrap_or_else(|_| {
+        format!(
+            "{} --bind 127.0.0.1:{{port}} --sleep 1s --quiet",
+            cargo_bin("hello-server").display()
+        )
+    })
+}
+
+fn broken(flaw: &str) -> String {
+    format!(
+        "{} --bind 127.0.0.1:{{port}} --sleep 500ms --flaw {flaw}",
+        cargo_bin("broken-server").display()
+    )
+}
+
+#[test]
+fn the_fixture_suite_passes_through_the_library_entry_point() {
+    let report = Check::server(&server_under_test())
+        .only(&["pages", "fixtures"])
+        .run()
+        .expect("the server starts");
+    report.assert_conforming();
+    assert!(report.checks.len() >= 26, "{} checks", report.checks.len());
+}
+
+#[test]
+fn the_reference_server_conforms_strictly_to_the_fixtures() {
+    if std::env::var_os("UNBLOCKED_SERVER").is_some() {
+        return; // Other implementations may be non-strict; this pins the reference.
+    }
+    let report = Check::server(&server_under_test())
+        .only(&["pages", "fixtures"])
+        .strict(true)
+        .run()
+        .unwrap();
+    report.assert_conforming();
+}
+
+#[test]
+fn json_report_follows_the_documented_schema() {
+    let output = unblocked()
+        .args(["check", "--server", &server_under_test(), "--only", "pages,fixtures", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("exactly one JSON document");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["target"]["command"], server_under_test());
+    assert_eq!(doc["strict"], false);
+    assert_eq!(doc["conforming"], true);
+    let summary = doc["summary"].as_object().unwrap();
+    let mut keys: Vec<_> = summary.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["fail", "info", "non_strict", "pass", "skip"]);
+    let checks = doc["checks"].as_array().unwrap();
+    let root = checks.iter().find(|c| c["id"] == "fixtures.get-root").expect("stable id");
+    assert_eq!(root["group"], "fixtures");
+    assert!(["pass", "non-strict"].contains(&root["verdict"].as_str().unwrap()));
+    assert!(root["duration_ms"].is_number());
+    assert!(root["detail"].is_string());
+    let counted: u64 = summary.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(counted as usize, checks.len());
+    // Human text goes to stderr, never into the document.
+    assert!(String::from_utf8_lossy(&output.stderr).contains("conforming"));
+}
+
+#[test]
+fn junit_report_goes_to_a_file_and_the_human_report_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.xml");
+    unblocked()
+        .args(["check", "--server", &server_under_test(), "--only", "pages,fixtures", "--format", "junit"])
+        .arg("--output")
+        .arg(&file)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("fixtures.get-root").and(predicate::str::contains("conforming")));
+    let xml = std::fs::read_to_string(&file).unwrap();
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+    let suite = parsed.test_suites.iter().find(|s| s.name.as_str() == "fixtures").unwrap();
+    assert!(suite.test_cases.iter().any(|c| c.name.as_str() == "fixtures.get-root"));
+    assert_eq!(suite.failures, 0);
+}
+
+#[test]
+fn a_wrong_content_length_is_caught_with_its_check_and_rule() {
+    unblocked()
+        .args(["check", "--server", &broken("wrong-content-length"), "--only", "fixtures.get-root"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("FAIL        fixtures.get-root")
+                .and(predicate::str::contains("[wrong-content-length]"))
+                .and(predicate::str::contains("NOT conforming")),
+        );
+}
+
+#[test]
+fn the_404_page_served_with_200_is_caught() {
+    unblocked()
+        .args(["check", "--server", &broken("not-found-as-ok"), "--only", "pages,fixtures.get-nope"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::is_match(r"FAIL +fixtures\.get-nope .*\[status-not-allowed\]")
+                .unwrap()
+                .and(predicate::str::is_match(r"FAIL +pages\.learned").unwrap()),
+        );
+}
+
+#[test]
+fn a_book_style_server_conforms_but_not_strictly() {
+    unblocked()
+        .args(["check", "--server", &broken("none"), "--only", "pages,fixtures"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("NON-STRICT"));
+    unblocked()
+        .args(["check", "--server", &broken("none"), "--only", "pages,fixtures", "--strict"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("(strict)"));
+}
+
+#[test]
+fn list_prints_stable_ids_and_runs_nothing() {
+    unblocked()
+        .args(["check", "--server", "/nonexistent/never-started", "--list", "--only", "fixtures"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("fixtures.get-root").and(predicate::str::contains("pages.learned").not()));
+}
+
+#[test]
+fn bad_flags_and_empty_selections_are_usage_errors() {
+    unblocked().args(["check", "--no-such-flag"]).assert().code(2);
+    unblocked().args(["check", "--format", "xml"]).assert().code(2);
+    unblocked()
+        .args(["check", "--server", "x", "--addr", "127.0.0.1:1"])
+        .assert()
+        .code(2);
+    unblocked()
+        .args(["check", "--server", &server_under_test(), "--only", "no-such-group"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no check"));
+}
+
+#[test]
+fn a_server_that_cannot_start_is_a_setup_error_with_its_output() {
+    unblocked()
+        .args(["check", "--server", "/nonexistent/my-server --port {port}"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/my-server"));
+    unblocked()
+        .args(["check", "--server", "sh -c 'echo cannot open config >&2; exit 7'"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot open config").and(predicate::str::contains("7")));
+}
+
+#[test]
+fn nothing_listening_at_an_address_is_a_setup_error() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = unused.local_addr().unwrap().to_string();
+    drop(unused);
+    unblocked()
+        .args(["check", "--addr", &addr, "--startup-timeout", "1s"])
+        .timeout(IO_TIMEOUT)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(addr.as_str()));
+}
+
+#[test]
+fn a_fixture_file_with_a_syntax_error_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(&file, "[[case]]\nid = \"mine\"\ndescription = oops\n").unwrap();
+    unblocked()
+        .args(["check", "--list", "--cases"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("mine.toml").and(predicate::str::contains("line 3")));
+}
+
+#[test]
+fn extra_cases_run_next_to_the_bundled_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "[[case]]\nid = \"my-teapot\"\ndescription = \"a path of my own\"\nkind = \"not-found\"\nrequest = 'GET /teapot HTTP/1.1\\r\\n\\r\\n'\n",
+    )
+    .unwrap();
+    unblocked()
+        .args(["check", "--server", &server_under_test(), "--only", "fixtures.my-teapot,fixtures.get-root", "--cases"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("fixtures.my-teapot").and(predicate::str::contains("fixtures.get-root")));
+}
+
+#[test]
+fn pages_given_by_the_user_are_compared_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.html"), "not the page the server sends").unwrap();
+    std::fs::write(dir.path().join("404.html"), "nor this one").unwrap();
+    unblocked()
+        .args(["check", "--server", &server_under_test(), "--only", "fixtures.get-root", "--pages"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[wrong-page]"));
+}
+
+/// Waits for a file the server writes at start (its pid), with a deadline.
+fn wait_for_pid_file(path: &std::path::Path) -> i32 {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(pid) = text.trim().parse()
+        {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server never started");
+        std::thread::sleep(Duration::from_millis(20)); // polling for the file, not synchronising
+    }
+}
+
+fn process_gone(pid: i32) -> bool {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+            return true;
+        }
+        // A killed process lingers as a zombie until its parent (init, here) reaps it.
+        if std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z ")) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Starts the kit on a server that records its pid, and returns both.
+fn kit_with_recorded_server(dir: &std::path::Path) -> (std::process::Child, i32) {
+    let pid_file = dir.join("server.pid");
+    let server = format!(
+        "sh -c 'echo $$ > {}; exec {} --bind 127.0.0.1:$PORT --sleep 30s --quiet'",
+        pid_file.display(),
+        cargo_bin("hello-server").display()
+    );
+    let kit = std::process::Command::new(cargo_bin("unblocked"))
+        .args(["check", "--server", &server, "--only", "fixtures.get-sleep"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = wait_for_pid_file(&pid_file);
+    (kit, pid)
+}
+
+#[test]
+fn ctrl_c_tears_the_server_down_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kit, server_pid) = kit_with_recorded_server(dir.path());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(kit.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = kit.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(process_gone(server_pid), "server {server_pid} outlived the kit");
+}
+
+#[test]
+fn a_killed_kit_leaves_no_server_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kit, server_pid) = kit_with_recorded_server(dir.path());
+    kit.kill().unwrap(); // SIGKILL: no handler runs; the parent-death signal does the work.
+    kit.wait().unwrap();
+    assert!(process_gone(server_pid), "server {server_pid} outlived the kit");
+}
