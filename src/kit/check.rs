@@ -81,6 +81,8 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// The pages bodies are compared with, when known.
     pub pages: Option<Pages>,
+    /// What the concurrency checks keep across checks (the calibrated sleep S).
+    pub concurrency: concurrency::State,
 }
 
 impl Context<'_> {
@@ -217,6 +219,7 @@ impl Check {
             target: &mut target,
             settings: &self.settings,
             pages: given_pages.clone(),
+            concurrency: concurrency::State::default(),
         };
         let pages_selected = plan.iter().any(|c| c.group == "pages");
         let bodies_judged = plan.iter().any(|c| c.group == "fixtures" || c.group == "fuzz");

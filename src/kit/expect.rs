@@ -265,7 +265,8 @@ pub fn row(kind: Kind) -> &'static Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
     pub kind: Kind,
-    /// The request is `HEAD`: no body may follow the answer's head.
+    /// The request's method (the first word of its request line, even a malformed or an
+    /// incomplete one) is `HEAD`: a client frames the answer without a body.
     pub head_request: bool,
     /// A server may treat it as the slow route (after tolerating its defects).
     pub may_be_slow: bool,
@@ -282,6 +283,9 @@ pub struct Facts {
     pub head_len: usize,
     pub transfer_encoding: bool,
     pub large_body: bool,
+    /// The target is in neither origin nor absolute form: a server may answer 400 before
+    /// it looks at anything else (the version, say).
+    pub bad_target: bool,
 }
 
 /// The outcomes allowed for one request, built from its row and its facts.
@@ -291,6 +295,9 @@ pub struct Expectation {
     pub strict: Vec<Outcome>,
     pub non_strict: Vec<Outcome>,
     pub head_request: bool,
+    /// A `HEAD` request that a server may reject before it reads the method (a defective
+    /// head, or empty lines first): the error page of a 4xx or 5xx may follow the head.
+    pub error_body_allowed: bool,
     pub slow: bool,
 }
 
@@ -329,6 +336,9 @@ impl Expectation {
         if facts.large_body {
             strict.push(S(413));
         }
+        if facts.bad_target {
+            strict.push(S(400));
+        }
         strict.sort();
         strict.dedup();
         non_strict.sort();
@@ -339,6 +349,12 @@ impl Expectation {
             strict,
             non_strict,
             head_request: facts.head_request,
+            error_body_allowed: facts.head_request
+                && (facts.leading_empty_lines
+                    || !matches!(
+                        kind,
+                        Kind::HeadHello | Kind::NotFound | Kind::WithQuery | Kind::AbsoluteHello | Kind::OtherMinorVersion
+                    )),
             slow: facts.may_be_slow || kind == Kind::Slow,
         }
     }
@@ -377,12 +393,26 @@ impl Facts {
             head_len: 0,
             transfer_encoding: false,
             large_body: false,
+            bad_target: false,
         }
     }
 }
 
 /// Reads request bytes the way the table needs them: which row, and which modifiers.
 pub fn analyze(bytes: &[u8]) -> Facts {
+    let mut facts = analyze_head(bytes);
+    facts.head_request = method_is_head(bytes);
+    facts
+}
+
+/// Whether the first word of the first non-empty line is `HEAD`.
+fn method_is_head(bytes: &[u8]) -> bool {
+    let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(bytes.len());
+    let line = bytes[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    line.split(|&b| is_whitespace(b)).find(|w| !w.is_empty()) == Some(b"HEAD")
+}
+
+fn analyze_head(bytes: &[u8]) -> Facts {
     let mut facts = Facts::plain(Kind::Incomplete);
     if bytes.is_empty() {
         facts.kind = Kind::Empty;
@@ -445,6 +475,10 @@ pub fn analyze(bytes: &[u8]) -> Facts {
     facts.head_len = lines.pos;
     if !complete {
         facts.head_len = bytes.len();
+        if fields > MANY_HEADERS {
+            // A server may refuse a head that already has too many fields (431).
+            facts.head_len = facts.head_len.max(LARGE_HEAD + 1);
+        }
         facts.bare_lf = false;
         facts.may_be_slow = line.as_ref().is_some_and(|l| l.slow);
         facts.tolerated_as = line.as_ref().filter(|l| l.defect.is_none()).map(|l| l.route);
@@ -479,6 +513,7 @@ pub fn analyze(bytes: &[u8]) -> Facts {
     };
     facts.head_request = line.method == b"HEAD";
     facts.may_be_slow = line.slow;
+    facts.bad_target = line.bad_target;
     facts.missing_host = line.version == Some((1, 1)) && !has_host;
     let route = line.route;
     facts.tolerated_as = Some(route);
@@ -534,6 +569,7 @@ struct RequestLine<'a> {
     /// Set when the line breaks the strict grammar.
     defect: Option<Kind>,
     slow: bool,
+    bad_target: bool,
 }
 
 fn is_tchar(b: u8) -> bool {
@@ -592,6 +628,7 @@ fn parse_request_line(line: &[u8]) -> Option<RequestLine<'_>> {
         route,
         defect,
         slow,
+        bad_target: path.is_none(),
     })
 }
 
@@ -695,6 +732,32 @@ fn parse_field(line: &[u8]) -> Field<'_> {
     }
     Field::Ok { name, value }
 }
+
+/// The table as Markdown, for the README (a test keeps the README in step with it).
+pub fn markdown_table() -> String {
+    let list = |v: &[Outcome]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let mut text = String::from("| row | request | strict | also allowed (non-strict) | why |\n| --- | --- | --- | --- | --- |\n");
+    for row in TABLE {
+        let tolerated = if row.tolerant_route { " + what a tolerant server answers" } else { "" };
+        text.push_str(&format!(
+            "| `{}` | {} | {} | {}{} | {} |\n",
+            row.name,
+            row.input,
+            list(row.strict),
+            list(row.non_strict),
+            tolerated,
+            row.why
+        ));
+    }
+    text
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -813,6 +876,31 @@ mod tests {
             assert!(analyze(bytes).may_be_slow, "{:?}", String::from_utf8_lossy(bytes));
         }
         assert!(!analyze(b"GET /nope HTTP/1.1\r\n\r\n").may_be_slow);
+    }
+
+    #[test]
+    fn a_head_method_is_seen_in_any_request_line() {
+        for bytes in [&b"HEAD / HTTP/1.1\r\n\r\n"[..], b"HEAD / \r\n", b"HEAD\t/ HTTP/1.1\r\n\r\n", b"\r\nHEAD x", b"HEAD"] {
+            assert!(analyze(bytes).head_request, "{:?}", String::from_utf8_lossy(bytes));
+        }
+        for bytes in [&b"HEADX / HTTP/1.1\r\n\r\n"[..], b"head / HTTP/1.1\r\n\r\n", b"GET / HEAD\r\n\r\n", b""] {
+            assert!(!analyze(bytes).head_request, "{:?}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn requests_with_two_defects_allow_either_answer() {
+        // A bad target and an unsupported version: 400 or 505, whichever is checked first.
+        let e = Expectation::new(kind(b"GET %2F HTTP/9.9\r\n\r\n"), &analyze(b"GET %2F HTTP/9.9\r\n\r\n"));
+        assert_eq!(e.kind, Kind::UnsupportedVersion);
+        assert_eq!(e.strict, [S(400), S(505)]);
+        // Too many fields before the head is complete: 431 is as good as 400.
+        let many = format!("GET /x HTTP/1.1\r\n{}", "X-F: 1\r\n".repeat(MANY_HEADERS + 1));
+        let e = Expectation::new(kind(many.as_bytes()), &analyze(many.as_bytes()));
+        assert_eq!(e.kind, Kind::Incomplete);
+        assert!(e.strict.contains(&S(431)) && e.strict.contains(&S(400)));
+        let few = format!("GET /x HTTP/1.1\r\n{}", "X-F: 1\r\n".repeat(MANY_HEADERS));
+        assert!(!Expectation::new(Kind::Incomplete, &analyze(few.as_bytes())).allows(S(431)));
     }
 
     #[test]

@@ -144,7 +144,13 @@ pub fn judge(expectation: &Expectation, exchange: &Exchange, pages: Option<&Page
         (Framing::Invalid(e), _) => found.add(Verdict::Fail, "malformed-response", e.clone()),
         (_, Some(complete)) => {
             let extra = received.len() - complete;
-            if extra > 0 {
+            // A server that rejects a defective request may not have read its method: an
+            // error page after the head of an answer to a `HEAD` is fine when the
+            // response's Content-Length frames it exactly.
+            let rejected_head = expectation.error_body_allowed
+                && head.status >= 400
+                && frame(received, false) == Framing::Complete(received.len());
+            if extra > 0 && !rejected_head {
                 let (rule, what) = if expectation.head_request {
                     ("body-after-head", "a response to HEAD")
                 } else {
@@ -159,7 +165,7 @@ pub fn judge(expectation: &Expectation, exchange: &Exchange, pages: Option<&Page
                     "the connection was reset after a complete response instead of closed cleanly".into(),
                 );
             }
-            if matches!(head.content_length, None) && !head.chunked && !expectation.head_request {
+            if head.content_length.is_none() && !head.chunked && !expectation.head_request {
                 found.add(
                     Verdict::NonStrict,
                     "missing-content-length",
@@ -231,6 +237,16 @@ fn finish(found: Findings, outcome: Option<Outcome>) -> Judgement {
         outcome,
     }
 }
+
+/// The rules as Markdown, for the README (a test keeps the README in step with it).
+pub fn markdown_rules() -> String {
+    let mut text = String::from("| rule | verdict | meaning |\n| --- | --- | --- |\n");
+    for (id, verdict, meaning) in RULES {
+        text.push_str(&format!("| `{id}` | {} | {meaning} |\n", verdict.as_str()));
+    }
+    text
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -312,6 +328,27 @@ mod tests {
                 assert!(RULES.iter().any(|(id, _, _)| *id == rule), "{rule} is documented");
             }
         }
+    }
+
+    #[test]
+    fn an_error_page_for_a_defective_head_request_may_carry_its_body() {
+        let bytes = b"HEAD  / HTTP/1.1\r\n\r\n";
+        let facts = crate::kit::expect::analyze(bytes);
+        let expectation = Expectation::new(facts.kind, &facts);
+        assert!(expectation.head_request);
+        assert!(expectation.error_body_allowed);
+        let with_body = exchange(&response("400 Bad Request", b"<p>bad</p>", true), Ending::Closed, true);
+        assert_eq!(judge(&expectation, &with_body, None).verdict, Verdict::Pass);
+        let without = exchange(&response("400 Bad Request", b"", true), Ending::Closed, true);
+        assert_eq!(judge(&expectation, &without, None).verdict, Verdict::Pass);
+        let longer = exchange(&[response("400 Bad Request", b"<p>bad</p>", true), b"x".to_vec()].concat(), Ending::Closed, true);
+        assert_eq!(judge(&expectation, &longer, None).rule, Some("body-after-head"));
+        // After empty lines, a server may have answered an empty request line.
+        let after_empty_line = crate::kit::expect::analyze(b"\r\nHEAD / HTTP/1.1\r\n\r\n");
+        assert!(Expectation::new(after_empty_line.kind, &after_empty_line).error_body_allowed);
+        // A clean HEAD gets no body, error or not.
+        let clean = crate::kit::expect::analyze(b"HEAD /nope HTTP/1.1\r\n\r\n");
+        assert!(!Expectation::new(clean.kind, &clean).error_body_allowed);
     }
 
     #[test]

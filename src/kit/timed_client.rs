@@ -14,7 +14,7 @@
 //!
 //! # Example
 //!
-//! ```ignore
+//! ```no_run
 //! use std::time::{Duration, Instant};
 //! use unblocked::kit::timed_client::{Probe, TimedClient};
 //!

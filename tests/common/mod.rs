@@ -187,3 +187,17 @@ pub fn fixture_page(name: &str) -> Vec<u8> {
     )
     .expect("fixture page")
 }
+
+/// A shell-quoted path to one of this package's binaries, followed by `args`: a server
+/// command for `unblocked::kit::check::Check::server`.
+pub fn bin_command(bin: &str, args: &str) -> String {
+    let path = assert_cmd::cargo::cargo_bin(bin);
+    format!("{} {args}", shell_words::quote(&path.to_string_lossy()))
+}
+
+/// The hard open-file limit, which a process can raise its soft limit to (the kit and the
+/// reference server both do).
+pub fn open_file_hard_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(_, hard)| hard)
+}

@@ -1,0 +1,601 @@
+//! The concurrency checks (group `concurrency`): a slow request must never delay a fast
+//! one. Clients are surf requests through [`crate::kit::timed_client::TimedClient`] (one
+//! fresh connection per request, never pooled, so the kit's own client is never the
+//! bottleneck, with the instants each request connected, was fully sent, got its first
+//! response byte and ended), plus raw TCP connections where surf cannot misbehave enough.
+//!
+//! # The checks
+//!
+//! | id | what | fails with |
+//! | --- | --- | --- |
+//! | `concurrency.sleep-is-slow` | a lone `GET /sleep` takes S ≥ 200 ms (calibration) | `sleep-not-slow`, `no-response`, `wrong-status` |
+//! | `concurrency.slow-does-not-delay-fast` | K `GET /sleep` in flight (all fully sent), then n = 5 `GET /` spread over the first half of S: each answers 200 within the budget | `fast-request-delayed`, `fast-request-failed` |
+//! | `concurrency.slow-requests-overlap` | the same load: each slow request answers 200 within 2 S of being sent (1.5 S for K = 2) | `slow-requests-serialized` |
+//! | `concurrency.idle-client-does-not-delay-fast` | K silent connections, K trickling `GET /` a byte every 100 ms, K never reading their response; then the fast requests | `fast-request-delayed`, `fast-request-failed` |
+//! | `concurrency.aborted-slow-request` | K clients leave halfway through `GET /sleep` (half FIN, half reset); a later `GET /sleep` still answers 200 within 2 S, then the fast requests meet the budget | `slow-request-failed`, `fast-request-*`, `server-died` |
+//! | `concurrency.capacity` (with `--capacity`) | the largest K at which the fast requests still meet the budget: a measurement (`info`) | — |
+//!
+//! K defaults to max(16, 4 × CPUs) (`--slow K`); the kit raises its own soft open-file limit
+//! to the hard one and lowers K, with a note, when K connections still do not fit. The
+//! budget defaults to max(50 ms, S/10) (`--fast-budget`). Every timing threshold derives
+//! from the measured S; the only constants are the 200 ms floor on S and the 50 ms floor of
+//! the budget. The kit waits (with a 10 s deadline) until all K slow requests are fully sent
+//! (their `sent` instant, not just spawned) before the first fast request; fast request i
+//! of n starts at i·S/2n after that. A fast request is given up on after
+//! max(2 × budget, min(`--timeout`, 2 S)), slow requests 2.5 S after the fast phase began.
+//! A check fails with `no-fresh-server` when the server cannot be restarted for it.
+//!
+//! # Timeline
+//!
+//! Each result carries a timeline: per request, on the check's one monotonic clock, when it
+//! started, connected, was fully sent, got its first response byte and ended (the human
+//! report draws it, the JSON report has the milliseconds). A late fast request says where
+//! it waited: `connecting`, `waiting for the first response byte` or `receiving the rest`.
+//! Beyond 12 requests of a role the timeline shows a sample (spread over the start order,
+//! with the last to end); `data.slow_marks_ms` then has every slow request as
+//! `[start, connected, sent, first_byte, end, status]`.
+//!
+//! # Calibration
+//!
+//! S is measured once per run, by `sleep-is-slow` or, when that check is not selected, by
+//! the first concurrency check that needs it, and kept in [`State`]. When S is under
+//! 200 ms (or `GET /sleep` does not answer 200) nothing can be judged: the other
+//! concurrency checks are reported as `skip`.
+//!
+//! # Fresh servers
+//!
+//! A failed check leaves a server in a bad state (a sequential server still owes K × S of
+//! sleeping). For a server the kit starts (`--server`, the bundled one), every concurrency
+//! check and every re-run starts on a freshly restarted server, and the server is restarted
+//! after a failure. A server at `--addr` cannot be restarted: its checks run one after
+//! another on the same process, and a check is *skipped* ("needs a fresh server") once an
+//! earlier one gave up on requests the server may still be working on; checks whose
+//! requests all ended leave a clean server and the next check runs.
+//!
+//! # Noise
+//!
+//! The verdicts must not flip on a loaded machine. Broken servers miss by far: a
+//! sequential server delays every fast request by at least the rest of S, a bounded pool or
+//! a blocked executor by about S per round of slow requests, so every fast request of every
+//! attempt misses. A correct server answers in a few milliseconds, 10–100× under the
+//! budget, and misses only when the scheduler parks the server or the kit for longer than
+//! the budget. So an attempt fails if any fast request misses, and a failed attempt is run
+//! once more, on a fresh server where possible (for `--addr`, only when the first left no
+//! request behind); the check fails only if the re-run fails too. The detail reports both
+//! attempts. A sequential server fails every attempt, so it never passes. The same rule
+//! holds for each step of the capacity search.
+//!
+//! Measured on a 2-core machine with both cores kept busy by two shell loops, 20 runs of
+//! the group each (release build, S = 1 s, budget 100 ms): the reference server passed
+//! 20/20 with K = 16 and 20/20 with K = 1000, never needing a re-run (slowest fast request
+//! 41 ms and 45 ms; slowest slow request 1.19 S after being sent, limit 2 S);
+//! `broken-server --flaw sequential` failed all four judged checks in 20/20 runs.
+
+mod capacity;
+mod checks;
+mod limits;
+mod load;
+mod scenario;
+mod timeline;
+
+pub use capacity::{Classification, classify};
+pub use limits::raise_open_file_limit;
+
+use crate::kit::check::{CheckInfo, Context};
+use crate::kit::report::{CheckResult, Verdict};
+use checks::Attempt;
+use scenario::Params;
+use serde_json::Value;
+use std::time::Duration;
+use timeline::human;
+
+/// `--slow K` and the other options of the group.
+#[derive(Debug, Clone, Default)]
+pub struct ConcurrencySettings {
+    /// `--slow K`: concurrent slow requests (default: the larger of 16 and 4 x CPUs).
+    pub slow: Option<usize>,
+    /// `--fast-budget`: time a fast request may take (default: the larger of 50 ms and S/10).
+    pub fast_budget: Option<Duration>,
+    /// `--capacity`: also run the capacity search.
+    pub capacity: bool,
+    /// `--max`: the largest K the capacity search tries (default 1024 when `None`).
+    pub max: Option<usize>,
+}
+
+pub const SLEEP_IS_SLOW: &str = "concurrency.sleep-is-slow";
+pub const SLOW_DOES_NOT_DELAY_FAST: &str = "concurrency.slow-does-not-delay-fast";
+pub const SLOW_REQUESTS_OVERLAP: &str = "concurrency.slow-requests-overlap";
+pub const IDLE_CLIENT_DOES_NOT_DELAY_FAST: &str = "concurrency.idle-client-does-not-delay-fast";
+pub const ABORTED_SLOW_REQUEST: &str = "concurrency.aborted-slow-request";
+pub const CAPACITY: &str = "concurrency.capacity";
+
+/// Below this, `GET /sleep` is not slow enough to judge anything.
+pub const MIN_SLEEP: Duration = Duration::from_millis(200);
+/// The smallest default fast budget.
+pub const MIN_BUDGET: Duration = Duration::from_millis(50);
+/// Fast requests per attempt.
+pub const FAST_REQUESTS: usize = 5;
+/// The capacity search's default largest K.
+pub const DEFAULT_MAX: usize = 1024;
+/// Bound on connecting, on each raw socket operation, and on the wait for a load to be in
+/// place (SYN retries after a full accept queue take 1 s, then 3 s, then 7 s).
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ConcurrencySettings {
+    /// K: `--slow`, or the larger of 16 and 4 × the CPUs.
+    pub fn k(&self) -> usize {
+        self.slow.unwrap_or_else(default_slow).max(1)
+    }
+
+    /// The fast budget for a measured sleep S: `--fast-budget`, or max(50 ms, S/10).
+    pub fn budget(&self, sleep: Duration) -> Duration {
+        self.fast_budget
+            .unwrap_or_else(|| MIN_BUDGET.max(sleep / 10))
+    }
+
+    /// The capacity search's largest K.
+    pub fn max(&self) -> usize {
+        self.max.unwrap_or(DEFAULT_MAX).max(1)
+    }
+}
+
+/// The larger of 16 and 4 × the machine's CPUs: a blocking sleep only shows once K exceeds
+/// the executor's threads.
+pub fn default_slow() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    16.max(4 * cpus)
+}
+
+/// What the concurrency checks keep across the checks of one run.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// S, or why it could not be measured; `None` until calibrated.
+    sleep: Option<Result<Duration, String>>,
+    /// For an `--addr` target: why later checks need a fresh server.
+    tainted: Option<String>,
+}
+
+impl State {
+    /// The calibrated sleep S, once measured.
+    pub fn sleep(&self) -> Option<&Result<Duration, String>> {
+        self.sleep.as_ref()
+    }
+}
+
+/// The checks of the group, in run order.
+pub fn checks(settings: &ConcurrencySettings) -> Vec<CheckInfo> {
+    let k = settings.k();
+    let info = |id: &str, description: String| CheckInfo {
+        id: id.to_string(),
+        group: "concurrency",
+        description,
+    };
+    let mut all = vec![
+        info(
+            SLEEP_IS_SLOW,
+            format!(
+                "a lone GET /sleep takes at least {}; its duration S sets every other concurrency threshold",
+                human(MIN_SLEEP)
+            ),
+        ),
+        info(
+            SLOW_DOES_NOT_DELAY_FAST,
+            format!(
+                "with {k} GET /sleep requests in flight, {FAST_REQUESTS} fast GET / requests each answer within the fast budget"
+            ),
+        ),
+        info(
+            SLOW_REQUESTS_OVERLAP,
+            format!(
+                "{k} concurrent GET /sleep requests are served together: each answers within 2 S of being sent"
+            ),
+        ),
+        info(
+            IDLE_CLIENT_DOES_NOT_DELAY_FAST,
+            format!(
+                "{k} silent connections, {k} trickling a request and {k} never reading their response do not delay fast GET / requests"
+            ),
+        ),
+        info(
+            ABORTED_SLOW_REQUEST,
+            format!(
+                "{k} clients that leave in the middle of GET /sleep neither crash the server nor stop it serving"
+            ),
+        ),
+    ];
+    if settings.capacity {
+        all.push(capacity_info(settings));
+    }
+    all
+}
+
+/// The capacity check, for `unblocked capacity`: run it through
+/// `Check::...settings(s).only(&["concurrency.capacity"])` with `s.concurrency.capacity`
+/// set, or call [`capacity`] with a [`Context`].
+pub fn capacity_info(settings: &ConcurrencySettings) -> CheckInfo {
+    CheckInfo {
+        id: CAPACITY.to_string(),
+        group: "concurrency",
+        description: format!(
+            "the largest number of concurrent GET /sleep requests (up to {}) at which fast GET / requests still meet the budget",
+            settings.max()
+        ),
+    }
+}
+
+/// Runs one check of the group.
+pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
+    match info.id.as_str() {
+        SLEEP_IS_SLOW => calibration_check(ctx, info),
+        CAPACITY => capacity(ctx, info),
+        SLOW_DOES_NOT_DELAY_FAST
+        | SLOW_REQUESTS_OVERLAP
+        | IDLE_CLIENT_DOES_NOT_DELAY_FAST
+        | ABORTED_SLOW_REQUEST => judged_check(ctx, info),
+        _ => {
+            let mut result = new_result(info);
+            result.verdict = Verdict::Skip;
+            result.detail = format!("unknown concurrency check {}", info.id);
+            result
+        }
+    }
+}
+
+/// The capacity search (`check --capacity`, `unblocked capacity`); its result is `info`
+/// with the capacity, the fast latency at each step and a classification in `data`.
+pub fn capacity(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
+    let mut result = new_result(info);
+    match prepare(ctx, &mut result) {
+        Some(params) => capacity::search(ctx, params, result),
+        None => result,
+    }
+}
+
+fn new_result(info: &CheckInfo) -> CheckResult {
+    CheckResult::new(info.id.clone(), info.group, info.description.clone())
+}
+
+/// Restarts the server when the kit started it; a no-op for `--addr`.
+fn fresh(ctx: &mut Context<'_>) -> Result<(), String> {
+    if ctx.target.restartable() {
+        ctx.target
+            .restart()
+            .map_err(|e| format!("could not start a fresh server: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Measures S on a fresh server and records it.
+fn calibrate(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
+    let outcome = measure(ctx);
+    ctx.concurrency.sleep = Some(outcome.clone().map_err(|(text, _)| text));
+    outcome
+}
+
+fn measure(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
+    fresh(ctx).map_err(|e| (e, "no-fresh-server"))?;
+    let limit = ctx.settings.slow_timeout;
+    let addr = ctx.target.addr();
+    let landed = async_std::task::block_on(scenario::calibrate(addr, IO_TIMEOUT, limit));
+    let outcome = match (&landed.outcome, landed.latency()) {
+        (load::Outcome::Status(200), Some(s)) if s >= MIN_SLEEP => Ok(s),
+        (load::Outcome::Status(200), Some(s)) => Err((
+            format!(
+                "a lone GET /sleep answered in {}, under {}: the route is not slow, so nothing else can be judged",
+                human(s),
+                human(MIN_SLEEP)
+            ),
+            "sleep-not-slow",
+        )),
+        (load::Outcome::Status(status), _) => Err((
+            format!("GET /sleep answered {status}, not 200"),
+            "wrong-status",
+        )),
+        (load::Outcome::Error(e), _) => Err((format!("GET /sleep failed: {e}"), "no-response")),
+        (_, _) => Err((
+            format!("GET /sleep got no response within {}", human(limit)),
+            "no-response",
+        )),
+    };
+    if landed.gave_up() && !ctx.target.restartable() {
+        ctx.concurrency.tainted = Some("the kit gave up on GET /sleep during calibration".into());
+    }
+    outcome
+}
+
+fn calibration_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
+    let mut result = new_result(info);
+    match calibrate(ctx) {
+        Ok(sleep) => {
+            let budget = ctx.settings.concurrency.budget(sleep);
+            result.detail = format!(
+                "a lone GET /sleep took S = {}; fast budget {}; K = {}",
+                human(sleep),
+                human(budget),
+                ctx.settings.concurrency.k()
+            );
+            result.data.insert("sleep_ms".into(), timeline::ms(sleep));
+            result.data.insert("budget_ms".into(), timeline::ms(budget));
+        }
+        Err((text, rule)) => {
+            result.verdict = Verdict::Fail;
+            result.rule = Some(rule.into());
+            result.detail = text;
+        }
+    }
+    result
+}
+
+/// What every judged check needs first: a clean server and S. `None` (with the result set
+/// to skip or fail) when the check cannot run.
+fn prepare(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<Params> {
+    if ctx.concurrency.tainted.is_none() && ctx.concurrency.sleep.is_none() {
+        // Measured here when the calibration check is not selected; it fails there.
+        let _ = calibrate(ctx);
+    }
+    if let Some(reason) = &ctx.concurrency.tainted {
+        result.verdict = Verdict::Skip;
+        result.detail = format!(
+            "needs a fresh server: {reason}, the server may still be working on it, and the kit \
+             cannot restart a server it did not start (--addr)"
+        );
+        return None;
+    }
+    let sleep = match ctx.concurrency.sleep.clone() {
+        Some(Ok(sleep)) => sleep,
+        None => unreachable!("calibrated above"),
+        Some(Err(why)) => {
+            result.verdict = Verdict::Skip;
+            result.detail = format!("nothing can be judged: {why}");
+            return None;
+        }
+    };
+    let budget = ctx.settings.concurrency.budget(sleep);
+    Some(Params {
+        sleep,
+        budget,
+        fast: FAST_REQUESTS,
+        fast_limit: (budget * 2).max(ctx.settings.timeout.min(sleep * 2)),
+        io_timeout: IO_TIMEOUT,
+    })
+}
+
+/// K for a check that opens `per_k` connections per unit of K.
+fn fitted_k(ctx: &Context<'_>, per_k: usize, extra: usize) -> (usize, Option<String>) {
+    limits::fit(ctx.settings.concurrency.k(), per_k, extra, "K")
+}
+
+/// Runs one attempt of a judged check.
+fn attempt(ctx: &mut Context<'_>, id: &str, params: &Params, k: usize) -> Attempt {
+    let addr = ctx.target.addr();
+    async_std::task::block_on(async {
+        match id {
+            SLOW_DOES_NOT_DELAY_FAST => checks::slow_does_not_delay_fast(
+                &scenario::slow_load(addr, params, k).await,
+                params,
+                k,
+            ),
+            SLOW_REQUESTS_OVERLAP => checks::slow_requests_overlap(
+                &scenario::slow_load(addr, params, k).await,
+                params,
+                k,
+            ),
+            IDLE_CLIENT_DOES_NOT_DELAY_FAST => checks::idle_client_does_not_delay_fast(
+                &scenario::idle_load(addr, params, k).await,
+                params,
+                k,
+            ),
+            _ => checks::aborted_slow_request(
+                &scenario::aborted_load(addr, params, k).await,
+                params,
+                k,
+            ),
+        }
+    })
+}
+
+/// Runs `one` on a fresh server, and once more (fresh again where possible) if it failed;
+/// the second verdict is final. Returns the attempts made.
+fn with_rerun(
+    ctx: &mut Context<'_>,
+    mut one: impl FnMut(&mut Context<'_>) -> Attempt,
+) -> Result<Vec<Attempt>, String> {
+    fresh(ctx)?;
+    let first = one(ctx);
+    if first.passed || !rerun_possible(ctx, &first) {
+        return Ok(vec![first]);
+    }
+    fresh(ctx)?;
+    let second = one(ctx);
+    Ok(vec![first, second])
+}
+
+/// A failed attempt is run again unless the server died (the run reports that) or, at
+/// `--addr`, the attempt left requests behind.
+fn rerun_possible(ctx: &mut Context<'_>, failed: &Attempt) -> bool {
+    ctx.target.exit_description().is_none() && (ctx.target.restartable() || failed.gave_up == 0)
+}
+
+/// After a check: restart a server left failing (if it is alive: a dead one is reported and
+/// revived by the run), or remember that an `--addr` server may still be busy.
+fn after(ctx: &mut Context<'_>, id: &str, last: &Attempt) {
+    if last.passed {
+        return;
+    }
+    if ctx.target.restartable() {
+        if ctx.target.exit_description().is_none() {
+            let _ = ctx.target.restart();
+        }
+    } else if last.gave_up > 0 {
+        ctx.concurrency.tainted = Some(format!("{id} gave up on {} request(s)", last.gave_up));
+    }
+}
+
+fn judged_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
+    let mut result = new_result(info);
+    let Some(params) = prepare(ctx, &mut result) else {
+        return result;
+    };
+    let id = info.id.as_str();
+    let (k, k_note) = match id {
+        IDLE_CLIENT_DOES_NOT_DELAY_FAST => fitted_k(ctx, 3, params.fast),
+        _ => fitted_k(ctx, 1, params.fast + 1),
+    };
+    if id == SLOW_REQUESTS_OVERLAP && k < 2 {
+        result.verdict = Verdict::Skip;
+        result.detail = format!("needs at least 2 slow requests to see them overlap (K = {k})");
+        return result;
+    }
+    let attempts = match with_rerun(ctx, |ctx| attempt(ctx, id, &params, k)) {
+        Ok(attempts) => attempts,
+        Err(e) => {
+            result.verdict = Verdict::Fail;
+            result.rule = Some("no-fresh-server".into());
+            result.detail = e;
+            return result;
+        }
+    };
+    let last = attempts.last().expect("at least one attempt");
+    after(ctx, id, last);
+    fill(&mut result, &attempts, ctx.target.restartable());
+    if let Some(note) = k_note {
+        result.detail.push_str(&format!("\n{note}"));
+        result.data.insert("k_note".into(), Value::from(note));
+    }
+    result
+}
+
+/// The result from the attempts: the last one's verdict, timeline and data; the detail
+/// tells both when there was a re-run.
+fn fill(result: &mut CheckResult, attempts: &[Attempt], restartable: bool) {
+    let last = attempts.last().expect("at least one attempt");
+    result.verdict = if last.passed {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    result.rule = last.rule.map(str::to_string);
+    result.timeline = last.timeline.clone();
+    result.data = last.data.clone();
+    result
+        .data
+        .insert("attempts".into(), Value::from(attempts.len()));
+    let on = if restartable {
+        " on a fresh server"
+    } else {
+        ""
+    };
+    result.detail = match attempts {
+        [only] => only.summary.clone(),
+        [first, second] => {
+            result
+                .data
+                .insert("first_attempt".into(), Value::from(first.summary.clone()));
+            if second.passed {
+                format!(
+                    "{}\n(a first attempt failed and the re-run{on} passed, so that failure is taken for \
+                     scheduling noise; the first attempt: {})",
+                    second.summary, first.summary
+                )
+            } else {
+                format!(
+                    "{}\n(failed twice: a first attempt and a re-run{on}; this is the re-run, data.first_attempt has the first)",
+                    second.summary
+                )
+            }
+        }
+        _ => unreachable!("one or two attempts"),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_has_stable_ids_and_capacity_only_on_request() {
+        let plain = checks(&ConcurrencySettings::default());
+        let ids: Vec<&str> = plain.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                SLEEP_IS_SLOW,
+                SLOW_DOES_NOT_DELAY_FAST,
+                SLOW_REQUESTS_OVERLAP,
+                IDLE_CLIENT_DOES_NOT_DELAY_FAST,
+                ABORTED_SLOW_REQUEST
+            ]
+        );
+        assert!(plain.iter().all(|c| c.group == "concurrency"));
+        let with = checks(&ConcurrencySettings {
+            capacity: true,
+            slow: Some(7),
+            ..Default::default()
+        });
+        assert_eq!(with.last().unwrap().id, CAPACITY);
+        assert!(with[1].description.contains("with 7 GET /sleep"));
+    }
+
+    #[test]
+    fn defaults_derive_from_the_machine_and_from_s() {
+        let settings = ConcurrencySettings::default();
+        assert!(settings.k() >= 16 && settings.k() % 4 == 0);
+        assert_eq!(settings.budget(Duration::from_millis(300)), MIN_BUDGET);
+        assert_eq!(
+            settings.budget(Duration::from_secs(5)),
+            Duration::from_millis(500)
+        );
+        let given = ConcurrencySettings {
+            fast_budget: Some(Duration::from_millis(7)),
+            slow: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            given.budget(Duration::from_secs(5)),
+            Duration::from_millis(7)
+        );
+        assert_eq!(given.k(), 1);
+        assert_eq!(given.max(), DEFAULT_MAX);
+    }
+
+    #[test]
+    fn a_rerun_is_reported_with_both_attempts() {
+        let failed = Attempt {
+            summary: "one was late".into(),
+            rule: Some("fast-request-delayed"),
+            ..Attempt::default()
+        };
+        let passed = Attempt {
+            passed: true,
+            summary: "all in time".into(),
+            ..Attempt::default()
+        };
+        let mut result = CheckResult::new("concurrency.x", "concurrency", "d");
+        fill(&mut result, &[failed.clone(), passed], true);
+        assert_eq!(result.verdict, Verdict::Pass);
+        assert_eq!(result.rule, None);
+        assert!(
+            result.detail.starts_with("all in time\n"),
+            "{}",
+            result.detail
+        );
+        assert!(
+            result
+                .detail
+                .contains("the re-run on a fresh server passed")
+        );
+        assert!(result.detail.contains("the first attempt: one was late"));
+        assert_eq!(result.data["attempts"], Value::from(2));
+        fill(&mut result, &[failed.clone(), failed], false);
+        assert_eq!(result.verdict, Verdict::Fail);
+        assert_eq!(result.rule.as_deref(), Some("fast-request-delayed"));
+        assert!(
+            result
+                .detail
+                .contains("failed twice: a first attempt and a re-run;"),
+            "{}",
+            result.detail
+        );
+        assert_eq!(result.data["first_attempt"], Value::from("one was late"));
+    }
+}

@@ -1,0 +1,366 @@
+//! The fuzz group, end to end.
+//!
+//! - `proptest!` over the library's four generator families against the server under test:
+//!   the reference server, strictly, or `UNBLOCKED_SERVER='COMMAND {port}'`, where only a
+//!   failure counts. The case count follows `PROPTEST_CASES`; failures are persisted in
+//!   `proptest-regressions/fuzz/` and replayed first. A server that dies fails the test
+//!   with the input that killed it.
+//! - Broken servers that the fuzz checks of `unblocked check` must catch with no fixture
+//!   naming their flaw (these always use `broken-server`).
+//! - The reference server passes the fuzz checks strictly, and a seed replays its cases.
+
+mod common;
+
+use common::{ServerProcess, bin_command};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use unblocked::kit::check::{Check, Settings};
+use unblocked::kit::fixtures;
+use unblocked::kit::fuzz::{self, Deadline, Family, Fingerprint, FuzzSettings};
+use unblocked::kit::raw;
+use unblocked::kit::report::{Report, Verdict, human};
+use unblocked::kit::target::{Target, TargetOptions, TargetSpec};
+use unblocked::pages::Pages;
+
+/// The response timeout of a case's second try (the kit's `--timeout` default).
+const FULL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The seed of the runs through `unblocked check`.
+const SEED: u64 = 1;
+
+/// The server under test of the property tests, stopped when dropped.
+enum Server {
+    Reference(ServerProcess),
+    Other(Target),
+}
+
+impl Server {
+    fn start() -> Server {
+        match std::env::var("UNBLOCKED_SERVER") {
+            Ok(command) => Server::Other(
+                Target::start(TargetSpec::Command(command), TargetOptions::default())
+                    .expect("UNBLOCKED_SERVER starts"),
+            ),
+            Err(_) => Server::Reference(ServerProcess::reference(&["--sleep", "1s"])),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        match self {
+            Server::Reference(process) => process.addr,
+            Server::Other(target) => target.addr(),
+        }
+    }
+
+    /// The reference server must answer exactly as the table's strict column says.
+    fn strict(&self) -> bool {
+        matches!(self, Server::Reference(_))
+    }
+
+    fn pages(&self) -> Option<Pages> {
+        self.strict().then(Pages::bundled)
+    }
+
+    /// `Some("exited with status 101")` once the server has died (or stopped answering
+    /// `GET /`); `None` while it serves.
+    fn gone(&mut self) -> Option<String> {
+        if raw::answers_get_root(self.addr(), FULL_TIMEOUT) {
+            return None;
+        }
+        // A process that just closed its sockets may still be exiting: poll its exit.
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            let exited = match self {
+                Server::Reference(process) => (!process.is_running()).then(|| "exited".to_string()),
+                Server::Other(target) => target.exit_description(),
+            };
+            if exited.is_some() || Instant::now() > until {
+                return Some(exited.unwrap_or_else(|| "stopped answering GET /".into()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// proptest's configuration with failures persisted in the repository and shrinking
+/// bounded (a server that hangs makes every step slow).
+fn config(regressions: &'static str) -> Config {
+    Config {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        max_shrink_time: 30_000,
+        ..Config::default()
+    }
+}
+
+macro_rules! regressions {
+    ($name:literal) => {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/fuzz/",
+            $name,
+            ".txt"
+        )
+    };
+}
+
+/// Runs `family` under `proptest!` against the server under test. If the server dies,
+/// shrinking means nothing: the test fails with the input that killed it, as it was.
+fn fuzz_family(family: Family, regressions: &'static str) {
+    let server = RefCell::new(Server::start());
+    let addr = server.borrow().addr();
+    let strict = server.borrow().strict();
+    let pages = server.borrow().pages();
+    let deadline: Deadline = fuzz::measure_deadline(addr, FULL_TIMEOUT);
+    let death: RefCell<Option<String>> = RefCell::new(None);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        proptest!(config(regressions), |(input in family.strategy())| {
+            prop_assert!(death.borrow().is_none(), "the server is gone");
+            let checked = fuzz::check_input(addr, &input, &deadline, pages.as_ref(), true);
+            // A silent close may be allowed, but it is also how a dying server hangs up.
+            let silent = checked.exchange.as_ref().is_none_or(|ex| ex.received.is_empty());
+            if (checked.verdict() != Verdict::Pass || silent)
+                && let Some(gone) = server.borrow_mut().gone()
+            {
+                let judged = checked.judgement.rule.unwrap_or("a pass");
+                *death.borrow_mut() = Some(format!("the server {gone} on {input:?} (judged: {judged})"));
+            }
+            if strict {
+                prop_assert_eq!(checked.verdict(), Verdict::Pass, "{}", checked.summary());
+            } else {
+                prop_assert_ne!(checked.verdict(), Verdict::Fail, "{}", checked.summary());
+            }
+        });
+    }));
+    if let Err(panic) = outcome {
+        if let Some(death) = death.into_inner() {
+            panic!("{death}");
+        }
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn request_lines_from_the_grammar_get_allowed_answers() {
+    fuzz_family(Family::RequestLine, regressions!("request-line"));
+}
+
+#[test]
+fn arbitrary_bytes_get_allowed_answers() {
+    fuzz_family(Family::Bytes, regressions!("bytes"));
+}
+
+#[test]
+fn mutated_requests_get_allowed_answers() {
+    fuzz_family(Family::Mutation, regressions!("mutation"));
+}
+
+#[test]
+fn requests_delivered_in_pieces_get_allowed_answers() {
+    fuzz_family(Family::Delivery, regressions!("delivery"));
+}
+
+fn broken(flaw: &str) -> String {
+    bin_command(
+        "broken-server",
+        &format!("--bind 127.0.0.1:{{port}} --sleep 500ms --flaw {flaw}"),
+    )
+}
+
+fn reference() -> String {
+    bin_command("hello-server", "--bind 127.0.0.1:{port} --sleep 1s --quiet")
+}
+
+/// The fuzz group of `unblocked check` against `command`.
+fn fuzz_group(
+    command: &str,
+    seed: u64,
+    cases: u32,
+    strict: bool,
+    save_failures: Option<PathBuf>,
+) -> Report {
+    let settings = Settings {
+        strict,
+        only: vec!["fuzz".into()],
+        fuzz: FuzzSettings {
+            cases,
+            seed: Some(seed),
+            save_failures,
+        },
+        ..Settings::default()
+    };
+    let report = Check::server(command)
+        .settings(settings)
+        .run()
+        .expect("the server starts");
+    assert_eq!(report.checks.len(), 4, "{}", render(&report));
+    report
+}
+
+fn render(report: &Report) -> String {
+    human::render(report, &human::Style::plain())
+}
+
+#[test]
+fn a_server_that_panics_on_non_utf8_is_caught_dying_and_blamed_on_the_right_input() {
+    let report = fuzz_group(&broken("panic-on-non-utf8"), SEED, 100, false, None);
+    let text = render(&report);
+    assert!(!report.conforming(), "{text}");
+    let bytes = report.check("fuzz.bytes").unwrap();
+    assert_eq!(bytes.rule.as_deref(), Some("server-died"), "{text}");
+    for check in report
+        .checks
+        .iter()
+        .filter(|c| c.rule.as_deref() == Some("server-died"))
+    {
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check.detail.contains("exited with status 101"),
+            "{}",
+            check.detail
+        );
+        assert!(check.detail.contains("restarted"), "{}", check.detail);
+        // The input reported is the one that killed it: its request line is not UTF-8.
+        let request = &check.evidence.as_ref().expect("evidence").request;
+        let line = request.split(|&b| b == b'\n').next().unwrap();
+        assert!(
+            std::str::from_utf8(line).is_err(),
+            "{}: {:?}",
+            check.id,
+            String::from_utf8_lossy(request)
+        );
+        assert_eq!(check.data["shrunk"], false);
+    }
+    // Restarted each time, the server is fuzzed by every family.
+    assert!(
+        report
+            .checks
+            .iter()
+            .all(|c| c.data["cases"].as_u64() > Some(0)),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as_a_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("found");
+    let report = fuzz_group(
+        &broken("ok-to-everything"),
+        SEED,
+        100,
+        false,
+        Some(saved.clone()),
+    );
+    let text = render(&report);
+    let check = report.check("fuzz.request-line").unwrap();
+    assert_eq!(check.verdict, Verdict::Fail, "{text}");
+    assert_eq!(check.rule.as_deref(), Some("status-not-allowed"), "{text}");
+    let evidence = check.evidence.as_ref().unwrap();
+    assert!(
+        evidence.request.len() < 20,
+        "{:?}",
+        String::from_utf8_lossy(&evidence.request)
+    );
+    assert!(evidence.request.starts_with(b"GET /"));
+    assert!(
+        evidence
+            .response
+            .as_ref()
+            .unwrap()
+            .starts_with(b"HTTP/1.1 200")
+    );
+    assert!(
+        evidence.replay.starts_with("printf '%b' 'GET /"),
+        "{}",
+        evidence.replay
+    );
+    assert_eq!(check.data["seed"], SEED);
+    assert_eq!(check.data["shrunk"], true);
+    assert!(
+        check.detail.contains(&format!("seed {SEED}")),
+        "{}",
+        check.detail
+    );
+
+    // The minimal input is a fixture case that any implementation can be judged by.
+    let file = saved.join(format!("fuzz-request-line-{SEED}.toml"));
+    assert_eq!(check.data["saved_to"], file.display().to_string());
+    let cases = fixtures::load_dir(&saved).unwrap();
+    let case = cases
+        .iter()
+        .find(|c| c.id == format!("fuzz-request-line-{SEED}"))
+        .unwrap();
+    assert_eq!(case.delivery.bytes(), evidence.request);
+    let only = format!("fixtures.{}", case.id);
+    let replay = |command: &str| {
+        let settings = Settings {
+            cases_dir: Some(saved.clone()),
+            only: vec![only.clone()],
+            ..Settings::default()
+        };
+        Check::server(command).settings(settings).run().unwrap()
+    };
+    assert!(!replay(&broken("ok-to-everything")).conforming());
+    let on_reference = replay(&reference());
+    assert!(on_reference.conforming(), "{}", render(&on_reference));
+}
+
+#[test]
+fn the_reference_server_passes_strictly_and_the_seed_replays_the_same_cases() {
+    const CASES: u32 = 150;
+    let seed = 4242;
+    let first = fuzz_group(&reference(), seed, CASES, true, None);
+    assert!(first.conforming(), "{}", render(&first));
+    let second = fuzz_group(&reference(), seed, CASES, true, None);
+    for (a, b) in first.checks.iter().zip(&second.checks) {
+        assert_eq!(a.verdict, Verdict::Pass, "{}", render(&first));
+        assert_eq!(a.data["seed"], seed);
+        assert_eq!(a.data["cases"], CASES);
+        assert!(a.data["cases_per_second"].as_f64() > Some(0.0));
+        assert!(
+            a.detail.contains(&format!("{CASES} cases, seed {seed}")),
+            "{}",
+            a.detail
+        );
+        assert_eq!(a.data["fingerprint"], b.data["fingerprint"], "{}", a.id);
+        // The run sent exactly what the generators give for this seed; another seed differs.
+        let family = Family::from_id(&a.id).unwrap();
+        assert_eq!(
+            a.data["fingerprint"],
+            Fingerprint::of(&fuzz::sample(family, seed, CASES)).hex()
+        );
+        assert_ne!(
+            a.data["fingerprint"],
+            Fingerprint::of(&fuzz::sample(family, seed + 1, CASES)).hex()
+        );
+    }
+}
+
+/// A benchmark, not a timed test: `cargo test --release --test fuzz -- --ignored --nocapture`
+/// prints the fuzz group's speed against the reference server with the default case count.
+#[test]
+#[ignore]
+fn fuzz_speed_against_the_reference_server() {
+    let report = fuzz_group(&reference(), SEED, 0, true, None);
+    let mut total_cases = 0.0;
+    let mut total_seconds = 0.0;
+    for check in &report.checks {
+        let cases = check.data["cases"].as_f64().unwrap();
+        let per_second = check.data["cases_per_second"].as_f64().unwrap();
+        total_cases += cases;
+        total_seconds += cases / per_second;
+        eprintln!(
+            "{:20} {:>5} cases {:>8.0} cases/s {:?}",
+            check.id, cases, per_second, check.verdict
+        );
+    }
+    eprintln!(
+        "fuzz group: {total_cases} cases, {:.0} cases/s",
+        total_cases / total_seconds
+    );
+    report.assert_conforming();
+}
