@@ -65,11 +65,25 @@ fn the_reference_server_conforms_strictly_to_the_fixtures() {
 #[test]
 fn json_report_follows_the_documented_schema() {
     let output = unblocked()
-        .args(["check", "--server", &server_under_test(), "--only", "pages,fixtures", "--format", "json"])
+        .args([
+            "check",
+            "--server",
+            &server_under_test(),
+            "--only",
+            "pages,fixtures",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("exactly one JSON document");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("exactly one JSON document");
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["target"]["command"], server_under_test());
     assert_eq!(doc["strict"], false);
@@ -79,7 +93,10 @@ fn json_report_follows_the_documented_schema() {
     keys.sort();
     assert_eq!(keys, ["fail", "info", "non_strict", "pass", "skip"]);
     let checks = doc["checks"].as_array().unwrap();
-    let root = checks.iter().find(|c| c["id"] == "fixtures.get-root").expect("stable id");
+    let root = checks
+        .iter()
+        .find(|c| c["id"] == "fixtures.get-root")
+        .expect("stable id");
     assert_eq!(root["group"], "fixtures");
     assert!(["pass", "non-strict"].contains(&root["verdict"].as_str().unwrap()));
     assert!(root["duration_ms"].is_number());
@@ -95,23 +112,49 @@ fn junit_report_goes_to_a_file_and_the_human_report_to_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.xml");
     unblocked()
-        .args(["check", "--server", &server_under_test(), "--only", "pages,fixtures", "--format", "junit"])
+        .args([
+            "check",
+            "--server",
+            &server_under_test(),
+            "--only",
+            "pages,fixtures",
+            "--format",
+            "junit",
+        ])
         .arg("--output")
         .arg(&file)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("fixtures.get-root").and(predicate::str::contains("conforming")));
+        .stdout(
+            predicate::str::contains("fixtures.get-root")
+                .and(predicate::str::contains("conforming")),
+        );
     let xml = std::fs::read_to_string(&file).unwrap();
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
-    let suite = parsed.test_suites.iter().find(|s| s.name.as_str() == "fixtures").unwrap();
-    assert!(suite.test_cases.iter().any(|c| c.name.as_str() == "fixtures.get-root"));
+    let suite = parsed
+        .test_suites
+        .iter()
+        .find(|s| s.name.as_str() == "fixtures")
+        .unwrap();
+    assert!(
+        suite
+            .test_cases
+            .iter()
+            .any(|c| c.name.as_str() == "fixtures.get-root")
+    );
     assert_eq!(suite.failures, 0);
 }
 
 #[test]
 fn a_wrong_content_length_is_caught_with_its_check_and_rule() {
     unblocked()
-        .args(["check", "--server", &broken("wrong-content-length"), "--only", "fixtures.get-root"])
+        .args([
+            "check",
+            "--server",
+            &broken("wrong-content-length"),
+            "--only",
+            "fixtures.get-root",
+        ])
         .assert()
         .code(1)
         .stdout(
@@ -124,7 +167,13 @@ fn a_wrong_content_length_is_caught_with_its_check_and_rule() {
 #[test]
 fn the_404_page_served_with_200_is_caught() {
     unblocked()
-        .args(["check", "--server", &broken("not-found-as-ok"), "--only", "pages,fixtures.get-nope"])
+        .args([
+            "check",
+            "--server",
+            &broken("not-found-as-ok"),
+            "--only",
+            "pages,fixtures.get-nope",
+        ])
         .assert()
         .code(1)
         .stdout(
@@ -137,12 +186,25 @@ fn the_404_page_served_with_200_is_caught() {
 #[test]
 fn a_book_style_server_conforms_but_not_strictly() {
     unblocked()
-        .args(["check", "--server", &broken("none"), "--only", "pages,fixtures"])
+        .args([
+            "check",
+            "--server",
+            &broken("none"),
+            "--only",
+            "pages,fixtures",
+        ])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("NON-STRICT"));
     unblocked()
-        .args(["check", "--server", &broken("none"), "--only", "pages,fixtures", "--strict"])
+        .args([
+            "check",
+            "--server",
+            &broken("none"),
+            "--only",
+            "pages,fixtures",
+            "--strict",
+        ])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("(strict)"));
@@ -151,22 +213,44 @@ fn a_book_style_server_conforms_but_not_strictly() {
 #[test]
 fn list_prints_stable_ids_and_runs_nothing() {
     unblocked()
-        .args(["check", "--server", "/nonexistent/never-started", "--list", "--only", "fixtures"])
+        .args([
+            "check",
+            "--server",
+            "/nonexistent/never-started",
+            "--list",
+            "--only",
+            "fixtures",
+        ])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("fixtures.get-root").and(predicate::str::contains("pages.learned").not()));
+        .stdout(
+            predicate::str::contains("fixtures.get-root")
+                .and(predicate::str::contains("pages.learned").not()),
+        );
 }
 
 #[test]
 fn bad_flags_and_empty_selections_are_usage_errors() {
-    unblocked().args(["check", "--no-such-flag"]).assert().code(2);
-    unblocked().args(["check", "--format", "xml"]).assert().code(2);
+    unblocked()
+        .args(["check", "--no-such-flag"])
+        .assert()
+        .code(2);
+    unblocked()
+        .args(["check", "--format", "xml"])
+        .assert()
+        .code(2);
     unblocked()
         .args(["check", "--server", "x", "--addr", "127.0.0.1:1"])
         .assert()
         .code(2);
     unblocked()
-        .args(["check", "--server", &server_under_test(), "--only", "no-such-group"])
+        .args([
+            "check",
+            "--server",
+            &server_under_test(),
+            "--only",
+            "no-such-group",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no check"));
@@ -180,7 +264,11 @@ fn a_server_that_cannot_start_is_a_setup_error_with_its_output() {
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/my-server"));
     unblocked()
-        .args(["check", "--server", "sh -c 'echo cannot open config >&2; exit 7'"])
+        .args([
+            "check",
+            "--server",
+            "sh -c 'echo cannot open config >&2; exit 7'",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot open config").and(predicate::str::contains("7")));
@@ -221,20 +309,41 @@ fn extra_cases_run_next_to_the_bundled_ones() {
     )
     .unwrap();
     unblocked()
-        .args(["check", "--server", &server_under_test(), "--only", "fixtures.my-teapot,fixtures.get-root", "--cases"])
+        .args([
+            "check",
+            "--server",
+            &server_under_test(),
+            "--only",
+            "fixtures.my-teapot,fixtures.get-root",
+            "--cases",
+        ])
         .arg(dir.path())
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("fixtures.my-teapot").and(predicate::str::contains("fixtures.get-root")));
+        .stdout(
+            predicate::str::contains("fixtures.my-teapot")
+                .and(predicate::str::contains("fixtures.get-root")),
+        );
 }
 
 #[test]
 fn pages_given_by_the_user_are_compared_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hello.html"), "not the page the server sends").unwrap();
+    std::fs::write(
+        dir.path().join("hello.html"),
+        "not the page the server sends",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("404.html"), "nor this one").unwrap();
     unblocked()
-        .args(["check", "--server", &server_under_test(), "--only", "fixtures.get-root", "--pages"])
+        .args([
+            "check",
+            "--server",
+            &server_under_test(),
+            "--only",
+            "fixtures.get-root",
+            "--pages",
+        ])
         .arg(dir.path())
         .assert()
         .code(1)
@@ -250,7 +359,10 @@ fn wait_for_pid_file(path: &std::path::Path) -> i32 {
         {
             return pid;
         }
-        assert!(std::time::Instant::now() < deadline, "the server never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never started"
+        );
         std::thread::sleep(Duration::from_millis(20)); // polling for the file, not synchronising
     }
 }
@@ -292,10 +404,17 @@ fn kit_with_recorded_server(dir: &std::path::Path) -> (std::process::Child, i32)
 fn ctrl_c_tears_the_server_down_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let (mut kit, server_pid) = kit_with_recorded_server(dir.path());
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(kit.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(kit.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let status = kit.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert!(process_gone(server_pid), "server {server_pid} outlived the kit");
+    assert!(
+        process_gone(server_pid),
+        "server {server_pid} outlived the kit"
+    );
 }
 
 #[test]
@@ -304,5 +423,8 @@ fn a_killed_kit_leaves_no_server_behind() {
     let (mut kit, server_pid) = kit_with_recorded_server(dir.path());
     kit.kill().unwrap(); // SIGKILL: no handler runs; the parent-death signal does the work.
     kit.wait().unwrap();
-    assert!(process_gone(server_pid), "server {server_pid} outlived the kit");
+    assert!(
+        process_gone(server_pid),
+        "server {server_pid} outlived the kit"
+    );
 }

@@ -143,7 +143,8 @@ fn run_check(args: CheckArgs, capacity_only: bool) -> Result<bool, String> {
         (Some(command), _) => TargetSpec::Command(command.clone()),
         (None, Some(addr)) => TargetSpec::Addr(addr.clone()),
         (None, None) => TargetSpec::Bundled {
-            exe: std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?,
+            exe: std::env::current_exe()
+                .map_err(|e| format!("cannot find my own executable: {e}"))?,
             sleep: args.sleep,
         },
     };
@@ -189,7 +190,8 @@ fn run_check(args: CheckArgs, capacity_only: bool) -> Result<bool, String> {
     if plan.is_empty() {
         return Err("--only and --skip leave no check to run (see --list)".into());
     }
-    target::install_signal_teardown().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    target::install_signal_teardown()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if plan.iter().any(|c| c.group == "fuzz") {
         eprintln!("fuzz seed: {seed} (the same --seed replays the same cases)");
     }
@@ -214,11 +216,18 @@ fn deliver(report: &Report, args: &CheckArgs) -> Result<(), String> {
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &rendered).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            print!("{}", human::render(report, &human::Style::detect(args.verbose)));
+            std::fs::write(path, &rendered)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            print!(
+                "{}",
+                human::render(report, &human::Style::detect(args.verbose))
+            );
         }
         None if args.format == Format::Human => {
-            print!("{}", human::render(report, &human::Style::detect(args.verbose)));
+            print!(
+                "{}",
+                human::render(report, &human::Style::detect(args.verbose))
+            );
         }
         None => {
             print!("{rendered}");
@@ -238,7 +247,11 @@ fn summary_line(report: &Report) -> String {
         s.fail,
         s.skip,
         s.info,
-        if report.conforming() { "conforming" } else { "NOT conforming" }
+        if report.conforming() {
+            "conforming"
+        } else {
+            "NOT conforming"
+        }
     )
 }
 

@@ -62,7 +62,9 @@ impl Default for Settings {
 impl Settings {
     /// Whether a check is selected by `--only` and `--skip`.
     pub fn selects(&self, id: &str, group: &str) -> bool {
-        let matches = |pattern: &String| pattern == id || pattern == group || id.starts_with(&format!("{pattern}."));
+        let matches = |pattern: &String| {
+            pattern == id || pattern == group || id.starts_with(&format!("{pattern}."))
+        };
         (self.only.is_empty() || self.only.iter().any(matches)) && !self.skip.iter().any(matches)
     }
 }
@@ -89,7 +91,11 @@ impl Context<'_> {
     /// Socket timeouts for one request.
     pub fn timing(&self, slow: bool) -> Timing {
         Timing {
-            response: if slow { self.settings.slow_timeout } else { self.settings.timeout },
+            response: if slow {
+                self.settings.slow_timeout
+            } else {
+                self.settings.timeout
+            },
             ..Timing::default()
         }
     }
@@ -179,7 +185,9 @@ impl Check {
     }
 
     fn cases(&self) -> Result<Vec<Case>, SetupError> {
-        let setup = |e: fixtures::FixtureError| SetupError { message: e.to_string() };
+        let setup = |e: fixtures::FixtureError| SetupError {
+            message: e.to_string(),
+        };
         let bundled = fixtures::bundled().map_err(setup)?;
         Ok(match &self.settings.cases_dir {
             Some(dir) => fixtures::merge(bundled, fixtures::load_dir(dir).map_err(setup)?),
@@ -210,7 +218,9 @@ impl Check {
         let cases = self.cases()?;
         let plan = self.plan(&cases);
         let given_pages = match (&self.settings.pages_dir, &self.spec) {
-            (Some(dir), _) => Some(Pages::from_dir(dir).map_err(|e| SetupError { message: e.to_string() })?),
+            (Some(dir), _) => Some(Pages::from_dir(dir).map_err(|e| SetupError {
+                message: e.to_string(),
+            })?),
             (None, TargetSpec::Bundled { .. }) => Some(Pages::bundled()),
             (None, _) => None,
         };
@@ -222,7 +232,9 @@ impl Check {
             concurrency: concurrency::State::default(),
         };
         let pages_selected = plan.iter().any(|c| c.group == "pages");
-        let bodies_judged = plan.iter().any(|c| c.group == "fixtures" || c.group == "fuzz");
+        let bodies_judged = plan
+            .iter()
+            .any(|c| c.group == "fixtures" || c.group == "fuzz");
         if context.pages.is_none() && !pages_selected && bodies_judged {
             // Bodies are judged against the pages even when the check that reports on them
             // was not selected.
@@ -292,15 +304,22 @@ fn learn_pages(ctx: &mut Context<'_>, info: &CheckInfo, given: bool) -> CheckRes
     let timing = ctx.timing(false);
     let fetch = |path: &str| -> Result<(u16, Vec<u8>), String> {
         let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-        let ex = raw::send(addr, &Delivery::whole(request), &timing, false).map_err(|e| format!("cannot connect: {e}"))?;
-        let complete = ex.complete.ok_or_else(|| format!("no complete response to GET {path} ({})", ex.ending.describe()))?;
+        let ex = raw::send(addr, &Delivery::whole(request), &timing, false)
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let complete = ex.complete.ok_or_else(|| {
+            format!(
+                "no complete response to GET {path} ({})",
+                ex.ending.describe()
+            )
+        })?;
         let head = raw::Response::parse(&ex.received)
             .ok()
             .flatten()
             .ok_or_else(|| format!("no valid response to GET {path}"))?;
         Ok((head.status, head.body(&ex.received, complete)))
     };
-    let learned = fetch("/").and_then(|hello| fetch("/unblocked-no-such-page").map(|missing| (hello, missing)));
+    let learned = fetch("/")
+        .and_then(|hello| fetch("/unblocked-no-such-page").map(|missing| (hello, missing)));
     match learned {
         Err(e) => {
             result.verdict = Verdict::Fail;
@@ -347,7 +366,12 @@ fn run_case(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult
     let expectation = &case.expectation;
     let timing = ctx.timing(expectation.slow);
     let request = case.delivery.bytes();
-    let replay = replay_command(&request, &addr.ip().to_string(), addr.port(), case.delivery.half_close);
+    let replay = replay_command(
+        &request,
+        &addr.ip().to_string(),
+        addr.port(),
+        case.delivery.half_close,
+    );
     match raw::send(addr, &case.delivery, &timing, expectation.head_request) {
         Err(e) => {
             result.verdict = Verdict::Fail;
@@ -370,15 +394,19 @@ fn run_case(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult
                 request,
                 response: (!exchange.received.is_empty()).then(|| exchange.received.clone()),
                 ending: match exchange.ending {
-                    raw::Ending::TimedOut => format!("timed out after {}", humantime::format_duration(timing.response)),
+                    raw::Ending::TimedOut => format!(
+                        "timed out after {}",
+                        humantime::format_duration(timing.response)
+                    ),
                     other => other.describe().to_string(),
                 },
                 expected: expectation.describe(),
                 replay,
             });
-            result
-                .data
-                .insert("kind".into(), serde_json::Value::String(case.kind.to_string()));
+            result.data.insert(
+                "kind".into(),
+                serde_json::Value::String(case.kind.to_string()),
+            );
         }
     }
     result

@@ -32,7 +32,12 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, EscapeError> {
     Ok(out)
 }
 
-fn unescape_into(s: &[u8], base: usize, allow_repeat: bool, out: &mut Vec<u8>) -> Result<(), EscapeError> {
+fn unescape_into(
+    s: &[u8],
+    base: usize,
+    allow_repeat: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), EscapeError> {
     let err = |offset: usize, message: String| EscapeError {
         offset: base + offset,
         message,
@@ -55,7 +60,9 @@ fn unescape_into(s: &[u8], base: usize, allow_repeat: bool, out: &mut Vec<u8>) -
             b'\\' => out.push(b'\\'),
             b'}' if !allow_repeat => out.push(b'}'),
             b'x' => {
-                let hex = s.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = s
+                    .get(i + 2..i + 4)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 let byte = hex
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or_else(|| err(i, "\\x needs two hex digits".into()))?;
@@ -84,7 +91,10 @@ fn unescape_into(s: &[u8], base: usize, allow_repeat: bool, out: &mut Vec<u8>) -
                 let mut unit = Vec::new();
                 unescape_into(&s[text_start..end], base + text_start, false, &mut unit)?;
                 if unit.len().saturating_mul(count) > MAX_REPEAT_BYTES {
-                    return Err(err(i, format!("\\{{N:TEXT}} expands past {MAX_REPEAT_BYTES} bytes")));
+                    return Err(err(
+                        i,
+                        format!("\\{{N:TEXT}} expands past {MAX_REPEAT_BYTES} bytes"),
+                    ));
                 }
                 for _ in 0..count {
                     out.extend_from_slice(&unit);
@@ -173,7 +183,10 @@ mod tests {
 
     #[test]
     fn every_escape_is_understood() {
-        assert_eq!(unescape(r"a\r\n\t\0\\\x41\xfF").unwrap(), b"a\r\n\t\0\\A\xff");
+        assert_eq!(
+            unescape(r"a\r\n\t\0\\\x41\xfF").unwrap(),
+            b"a\r\n\t\0\\A\xff"
+        );
         assert_eq!(unescape("caf\u{e9}").unwrap(), "caf\u{e9}".as_bytes());
     }
 

@@ -353,7 +353,11 @@ impl Expectation {
                 && (facts.leading_empty_lines
                     || !matches!(
                         kind,
-                        Kind::HeadHello | Kind::NotFound | Kind::WithQuery | Kind::AbsoluteHello | Kind::OtherMinorVersion
+                        Kind::HeadHello
+                            | Kind::NotFound
+                            | Kind::WithQuery
+                            | Kind::AbsoluteHello
+                            | Kind::OtherMinorVersion
                     )),
             slow: facts.may_be_slow || kind == Kind::Slow,
         }
@@ -370,7 +374,12 @@ impl Expectation {
 
     /// `strict: 404; also allowed: 405, 501`.
     pub fn describe(&self) -> String {
-        let list = |v: &[Outcome]| v.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |v: &[Outcome]| {
+            v.iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut text = format!("{} ({})", list(&self.strict), self.kind);
         if !self.non_strict.is_empty() {
             text.push_str(&format!("; non-strict: {}", list(&self.non_strict)));
@@ -407,8 +416,14 @@ pub fn analyze(bytes: &[u8]) -> Facts {
 
 /// Whether the first word of the first non-empty line is `HEAD`.
 fn method_is_head(bytes: &[u8]) -> bool {
-    let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(bytes.len());
-    let line = bytes[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let start = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(bytes.len());
+    let line = bytes[start..]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
     line.split(|&b| is_whitespace(b)).find(|w| !w.is_empty()) == Some(b"HEAD")
 }
 
@@ -481,7 +496,10 @@ fn analyze_head(bytes: &[u8]) -> Facts {
         }
         facts.bare_lf = false;
         facts.may_be_slow = line.as_ref().is_some_and(|l| l.slow);
-        facts.tolerated_as = line.as_ref().filter(|l| l.defect.is_none()).map(|l| l.route);
+        facts.tolerated_as = line
+            .as_ref()
+            .filter(|l| l.defect.is_none())
+            .map(|l| l.route);
         return facts;
     }
 
@@ -490,7 +508,11 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     let mut bad_length = false;
     let mut declared = None;
     for value in &content_lengths {
-        match std::str::from_utf8(value).ok().filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).and_then(|v| v.parse::<u64>().ok()) {
+        match std::str::from_utf8(value)
+            .ok()
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             Some(n) if declared.is_none_or(|d| d == n) => declared = Some(n),
             _ => bad_length = true,
         }
@@ -503,7 +525,10 @@ fn analyze_head(bytes: &[u8]) -> Facts {
         // The body never fully arrives: the client half-closes.
         facts.kind = Kind::Incomplete;
         facts.may_be_slow = line.as_ref().is_some_and(|l| l.slow);
-        facts.tolerated_as = line.as_ref().filter(|l| l.defect.is_none()).map(|l| l.route);
+        facts.tolerated_as = line
+            .as_ref()
+            .filter(|l| l.defect.is_none())
+            .map(|l| l.route);
         return facts;
     }
 
@@ -632,7 +657,13 @@ fn parse_request_line(line: &[u8]) -> Option<RequestLine<'_>> {
     })
 }
 
-fn route(method: &[u8], version: Option<(u8, u8)>, target: &[u8], path: &[u8], query: bool) -> Kind {
+fn route(
+    method: &[u8],
+    version: Option<(u8, u8)>,
+    target: &[u8],
+    path: &[u8],
+    query: bool,
+) -> Kind {
     let get = method == b"GET";
     let head = method == b"HEAD";
     if !get && !head {
@@ -708,11 +739,18 @@ fn may_mean_sleep(path: &[u8]) -> bool {
 
 /// For a request line still arriving: could it be heading for `/sleep`?
 fn partial_may_be_slow(partial: &[u8]) -> bool {
-    partial.to_ascii_lowercase().windows(5).any(|w| w == b"sleep") || partial.contains(&b'%')
+    partial
+        .to_ascii_lowercase()
+        .windows(5)
+        .any(|w| w == b"sleep")
+        || partial.contains(&b'%')
 }
 
 enum Field<'a> {
-    Ok { name: &'a [u8], value: &'a [u8] },
+    Ok {
+        name: &'a [u8],
+        value: &'a [u8],
+    },
     /// A server SHOULD answer 400 (RFC 9112 2.2; for whitespace before the colon, 5.1 even
     /// says MUST), but the book's servers never read fields, so ignoring them is tolerated.
     Invalid,
@@ -727,7 +765,10 @@ fn parse_field(line: &[u8]) -> Field<'_> {
     if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
         return Field::Invalid;
     }
-    if !value.iter().all(|&b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80) {
+    if !value
+        .iter()
+        .all(|&b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80)
+    {
         return Field::Invalid;
     }
     Field::Ok { name, value }
@@ -739,12 +780,21 @@ pub fn markdown_table() -> String {
         if v.is_empty() {
             "-".to_string()
         } else {
-            v.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
-    let mut text = String::from("| row | request | strict | also allowed (non-strict) | why |\n| --- | --- | --- | --- | --- |\n");
+    let mut text = String::from(
+        "| row | request | strict | also allowed (non-strict) | why |\n| --- | --- | --- | --- | --- |\n",
+    );
     for row in TABLE {
-        let tolerated = if row.tolerant_route { " + what a tolerant server answers" } else { "" };
+        let tolerated = if row.tolerant_route {
+            " + what a tolerant server answers"
+        } else {
+            ""
+        };
         text.push_str(&format!(
             "| `{}` | {} | {} | {}{} | {} |\n",
             row.name,
@@ -757,7 +807,6 @@ pub fn markdown_table() -> String {
     }
     text
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -772,7 +821,11 @@ mod tests {
         for r in TABLE {
             assert_eq!(TABLE.iter().filter(|o| o.kind == r.kind).count(), 1);
             let json = serde_json::to_string(&r.kind).unwrap();
-            assert_eq!(json, format!("\"{}\"", r.name), "serde name matches the row name");
+            assert_eq!(
+                json,
+                format!("\"{}\"", r.name),
+                "serde name matches the row name"
+            );
             assert!(!r.strict.is_empty());
             assert!(r.non_strict.iter().all(|o| !r.strict.contains(o)));
         }
@@ -782,7 +835,10 @@ mod tests {
     fn the_issue_examples_come_out_right() {
         let e = |b: &[u8]| Expectation::new(kind(b), &analyze(b));
         let get = e(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!((get.strict.as_slice(), get.non_strict.as_slice()), (&[S(200)][..], &[][..]));
+        assert_eq!(
+            (get.strict.as_slice(), get.non_strict.as_slice()),
+            (&[S(200)][..], &[][..])
+        );
         // No Host: RFC 9112 says 400; the book says 200. Both allowed, 200 strict.
         let no_host = e(b"GET / HTTP/1.1\r\n\r\n");
         assert_eq!(no_host.strict, [S(200)]);
@@ -792,7 +848,10 @@ mod tests {
         let head = e(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(head.head_request && head.strict == [S(200)] && head.allows(S(405)));
         let absolute = e(b"GET http://localhost/ HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!((absolute.strict.as_slice(), absolute.non_strict.as_slice()), (&[S(200)][..], &[S(404)][..]));
+        assert_eq!(
+            (absolute.strict.as_slice(), absolute.non_strict.as_slice()),
+            (&[S(200)][..], &[S(404)][..])
+        );
         let v2 = e(b"GET / HTTP/2.0\r\n\r\n");
         assert_eq!(v2.strict, [S(505)]);
         assert!(v2.allows(S(400)) && v2.allows(S(404)) && !v2.allows(S(200)));
@@ -811,15 +870,27 @@ mod tests {
         for (bytes, expected) in [
             (&b"GET / HTTP/1.1\r\n\r\n"[..], Kind::Hello),
             (b"\r\nGET / HTTP/1.1\r\n\r\n", Kind::Hello),
-            (b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", Kind::Hello),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+                Kind::Hello,
+            ),
             (b"GET /sleep HTTP/1.1\r\n\r\n", Kind::Slow),
             (b"GET http://h/sleep HTTP/1.1\r\n\r\n", Kind::Slow),
             (b"HEAD / HTTP/1.1\r\n\r\n", Kind::HeadHello),
-            (b"GET http://localhost/ HTTP/1.1\r\n\r\n", Kind::AbsoluteHello),
-            (b"GET http://localhost/nope HTTP/1.1\r\n\r\n", Kind::NotFound),
+            (
+                b"GET http://localhost/ HTTP/1.1\r\n\r\n",
+                Kind::AbsoluteHello,
+            ),
+            (
+                b"GET http://localhost/nope HTTP/1.1\r\n\r\n",
+                Kind::NotFound,
+            ),
             (b"GET /sleep/ HTTP/1.1\r\n\r\n", Kind::NotFound),
             (b"GET /?x=1 HTTP/1.1\r\n\r\n", Kind::WithQuery),
-            (b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", Kind::OtherMethod),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+                Kind::OtherMethod,
+            ),
             (b"get / HTTP/1.1\r\n\r\n", Kind::OtherMethod),
             (b"GET / HTTP/1.0\r\n\r\n", Kind::OtherMinorVersion),
             (b"GET / HTTP/3.0\r\n\r\n", Kind::UnsupportedVersion),
@@ -833,15 +904,29 @@ mod tests {
             (b"GET\t/ HTTP/1.1\r\n\r\n", Kind::LooseWhitespace),
             (b" GET / HTTP/1.1\r\n\r\n", Kind::LooseWhitespace),
             (b"GET / HTTP/1.1\r\nNoColon\r\n\r\n", Kind::MalformedHeader),
-            (b"GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", Kind::MalformedHeader),
-            (b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", Kind::MalformedHeader),
+            (
+                b"GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+                Kind::MalformedHeader,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                Kind::MalformedHeader,
+            ),
             (b"GET index.html HTTP/1.1\r\n\r\n", Kind::BadTarget),
             (b"GET / HTTP/1.1\r\nHost: x\r\n", Kind::Incomplete),
             (b"GET / HT", Kind::Incomplete),
-            (b"GET / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab", Kind::Incomplete),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab",
+                Kind::Incomplete,
+            ),
             (b"", Kind::Empty),
         ] {
-            assert_eq!(kind(bytes), expected, "{:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                kind(bytes),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 
@@ -853,7 +938,10 @@ mod tests {
         assert!(e.allows(S(200)) && e.allows(S(404)));
         let ws_nope = b"GET  /nope HTTP/1.1\r\nHost: x\r\n\r\n";
         assert!(!Expectation::new(kind(ws_nope), &analyze(ws_nope)).allows(S(200)));
-        let big = format!("GET / HTTP/1.1\r\n{}\r\n", "X-Pad: aaaaaaaaaaaaaaaaaaaa\r\n".repeat(800));
+        let big = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X-Pad: aaaaaaaaaaaaaaaaaaaa\r\n".repeat(800)
+        );
         let e = Expectation::new(kind(big.as_bytes()), &analyze(big.as_bytes()));
         assert_eq!(e.kind, Kind::HugeHead);
         assert!(e.strict.contains(&S(431)) && e.allows(S(200)) && e.allows(S(400)));
@@ -873,29 +961,58 @@ mod tests {
             b"GET /sleep?x HTTP/1.1\r\n\r\n",
             b"GET /sleep HTTP/1.1\r\nHost",
         ] {
-            assert!(analyze(bytes).may_be_slow, "{:?}", String::from_utf8_lossy(bytes));
+            assert!(
+                analyze(bytes).may_be_slow,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
         assert!(!analyze(b"GET /nope HTTP/1.1\r\n\r\n").may_be_slow);
     }
 
     #[test]
     fn a_head_method_is_seen_in_any_request_line() {
-        for bytes in [&b"HEAD / HTTP/1.1\r\n\r\n"[..], b"HEAD / \r\n", b"HEAD\t/ HTTP/1.1\r\n\r\n", b"\r\nHEAD x", b"HEAD"] {
-            assert!(analyze(bytes).head_request, "{:?}", String::from_utf8_lossy(bytes));
+        for bytes in [
+            &b"HEAD / HTTP/1.1\r\n\r\n"[..],
+            b"HEAD / \r\n",
+            b"HEAD\t/ HTTP/1.1\r\n\r\n",
+            b"\r\nHEAD x",
+            b"HEAD",
+        ] {
+            assert!(
+                analyze(bytes).head_request,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
-        for bytes in [&b"HEADX / HTTP/1.1\r\n\r\n"[..], b"head / HTTP/1.1\r\n\r\n", b"GET / HEAD\r\n\r\n", b""] {
-            assert!(!analyze(bytes).head_request, "{:?}", String::from_utf8_lossy(bytes));
+        for bytes in [
+            &b"HEADX / HTTP/1.1\r\n\r\n"[..],
+            b"head / HTTP/1.1\r\n\r\n",
+            b"GET / HEAD\r\n\r\n",
+            b"",
+        ] {
+            assert!(
+                !analyze(bytes).head_request,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 
     #[test]
     fn requests_with_two_defects_allow_either_answer() {
         // A bad target and an unsupported version: 400 or 505, whichever is checked first.
-        let e = Expectation::new(kind(b"GET %2F HTTP/9.9\r\n\r\n"), &analyze(b"GET %2F HTTP/9.9\r\n\r\n"));
+        let e = Expectation::new(
+            kind(b"GET %2F HTTP/9.9\r\n\r\n"),
+            &analyze(b"GET %2F HTTP/9.9\r\n\r\n"),
+        );
         assert_eq!(e.kind, Kind::UnsupportedVersion);
         assert_eq!(e.strict, [S(400), S(505)]);
         // Too many fields before the head is complete: 431 is as good as 400.
-        let many = format!("GET /x HTTP/1.1\r\n{}", "X-F: 1\r\n".repeat(MANY_HEADERS + 1));
+        let many = format!(
+            "GET /x HTTP/1.1\r\n{}",
+            "X-F: 1\r\n".repeat(MANY_HEADERS + 1)
+        );
         let e = Expectation::new(kind(many.as_bytes()), &analyze(many.as_bytes()));
         assert_eq!(e.kind, Kind::Incomplete);
         assert!(e.strict.contains(&S(431)) && e.strict.contains(&S(400)));

@@ -27,15 +27,42 @@ use std::time::Duration;
 
 /// The bundled case files, embedded. A unit test checks this list against the directory.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("delivery.toml", include_str!("../../fixtures/cases/delivery.toml")),
-    ("framing.toml", include_str!("../../fixtures/cases/framing.toml")),
-    ("headers.toml", include_str!("../../fixtures/cases/headers.toml")),
-    ("limits.toml", include_str!("../../fixtures/cases/limits.toml")),
-    ("malformed.toml", include_str!("../../fixtures/cases/malformed.toml")),
-    ("methods.toml", include_str!("../../fixtures/cases/methods.toml")),
-    ("routes.toml", include_str!("../../fixtures/cases/routes.toml")),
-    ("targets.toml", include_str!("../../fixtures/cases/targets.toml")),
-    ("versions.toml", include_str!("../../fixtures/cases/versions.toml")),
+    (
+        "delivery.toml",
+        include_str!("../../fixtures/cases/delivery.toml"),
+    ),
+    (
+        "framing.toml",
+        include_str!("../../fixtures/cases/framing.toml"),
+    ),
+    (
+        "headers.toml",
+        include_str!("../../fixtures/cases/headers.toml"),
+    ),
+    (
+        "limits.toml",
+        include_str!("../../fixtures/cases/limits.toml"),
+    ),
+    (
+        "malformed.toml",
+        include_str!("../../fixtures/cases/malformed.toml"),
+    ),
+    (
+        "methods.toml",
+        include_str!("../../fixtures/cases/methods.toml"),
+    ),
+    (
+        "routes.toml",
+        include_str!("../../fixtures/cases/routes.toml"),
+    ),
+    (
+        "targets.toml",
+        include_str!("../../fixtures/cases/targets.toml"),
+    ),
+    (
+        "versions.toml",
+        include_str!("../../fixtures/cases/versions.toml"),
+    ),
 ];
 
 /// One fixture case, ready to send.
@@ -181,7 +208,8 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, FixtureError> {
         file: file.to_string(),
         message,
     };
-    let parsed: CaseFile = toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
+    let parsed: CaseFile =
+        toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
     parsed
         .cases
         .into_iter()
@@ -193,7 +221,12 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, FixtureError> {
 }
 
 fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
-    if raw.id.is_empty() || !raw.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err("id must be kebab-case: lowercase letters, digits and '-'".into());
     }
     let pause = match &raw.pause {
@@ -225,7 +258,11 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
     let facts = analyze(&delivery.bytes());
     let mut expectation = Expectation::new(raw.kind, &facts);
     if let Some(expect) = raw.expect {
-        let outcomes = |list: &[RawOutcome]| list.iter().map(RawOutcome::outcome).collect::<Result<Vec<_>, _>>();
+        let outcomes = |list: &[RawOutcome]| {
+            list.iter()
+                .map(RawOutcome::outcome)
+                .collect::<Result<Vec<_>, _>>()
+        };
         expectation.strict = outcomes(&expect.strict)?;
         expectation.non_strict = outcomes(&expect.non_strict)?;
         if expectation.strict.is_empty() {
@@ -244,7 +281,13 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
 
 /// A fixture file holding one case, in the format [`parse_file`] reads: what
 /// `--save-failures` writes for each minimal failing fuzz input.
-pub fn case_file(id: &str, description: &str, kind: Kind, request: &[u8], half_close: bool) -> String {
+pub fn case_file(
+    id: &str,
+    description: &str,
+    kind: Kind,
+    request: &[u8],
+    half_close: bool,
+) -> String {
     let toml_string = |s: &str| toml::Value::String(s.to_string()).to_string();
     let mut text = format!(
         "[[case]]\nid = {}\ndescription = {}\nkind = \"{kind}\"\nrequest = '{}'\n",
@@ -287,7 +330,14 @@ mod tests {
             .unwrap()
             .iter()
             .filter(|c| analyze(&c.delivery.bytes()).kind != c.kind)
-            .map(|c| format!("{}: fixture says {}, analyzer says {}", c.id, c.kind, analyze(&c.delivery.bytes()).kind))
+            .map(|c| {
+                format!(
+                    "{}: fixture says {}, analyzer says {}",
+                    c.id,
+                    c.kind,
+                    analyze(&c.delivery.bytes()).kind
+                )
+            })
             .collect();
         assert!(mismatches.is_empty(), "{mismatches:#?}");
     }
@@ -311,13 +361,34 @@ mod tests {
     #[test]
     fn bad_cases_are_explained() {
         for (text, needle) in [
-            ("[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"nope\"\nrequest = ''\n", "unknown variant"),
-            ("[[case]]\nid = \"A B\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\n", "kebab-case"),
-            ("[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\n", "exactly one of request"),
-            ("[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = '\\q'\n", "unknown escape"),
-            ("[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\nspeed = 3\n", "unknown field"),
-            ("[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\npause = \"soon\"\n", "pause"),
-            ("[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\nexpect = { strict = [\"maybe\"] }\n", "unknown outcome"),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"nope\"\nrequest = ''\n",
+                "unknown variant",
+            ),
+            (
+                "[[case]]\nid = \"A B\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\n",
+                "kebab-case",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\n",
+                "exactly one of request",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = '\\q'\n",
+                "unknown escape",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\nspeed = 3\n",
+                "unknown field",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\npause = \"soon\"\n",
+                "pause",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\nexpect = { strict = [\"maybe\"] }\n",
+                "unknown outcome",
+            ),
         ] {
             let e = parse_file("f.toml", text).unwrap_err().to_string();
             assert!(e.contains(needle), "{e} should mention {needle}");
@@ -330,14 +401,23 @@ mod tests {
         let case = &parse_file("f.toml", text).unwrap()[0];
         assert_eq!(case.delivery.pieces.len(), 5);
         assert_eq!(case.delivery.pause, Duration::from_millis(5));
-        assert_eq!(case.expectation.strict, [Outcome::Status(200), Outcome::SilentClose]);
+        assert_eq!(
+            case.expectation.strict,
+            [Outcome::Status(200), Outcome::SilentClose]
+        );
         assert_eq!(case.expectation.non_strict, [Outcome::Status(404)]);
     }
 
     #[test]
     fn saved_failures_read_back_as_the_same_bytes() {
         let request = b"GET /'\xff\\ HTTP/1.1\r\n\r\n";
-        let text = case_file("fuzz-1", "a \"minimal\" input", Kind::Malformed, request, true);
+        let text = case_file(
+            "fuzz-1",
+            "a \"minimal\" input",
+            Kind::Malformed,
+            request,
+            true,
+        );
         let case = &parse_file("saved.toml", &text).unwrap()[0];
         assert_eq!(case.delivery.bytes(), request);
         assert!(case.delivery.half_close);
@@ -346,7 +426,11 @@ mod tests {
 
     #[test]
     fn extra_cases_replace_bundled_ones_by_id() {
-        let a = parse_file("a", "[[case]]\nid = \"x\"\ndescription = \"1\"\nkind = \"hello\"\nrequest = ''\n").unwrap();
+        let a = parse_file(
+            "a",
+            "[[case]]\nid = \"x\"\ndescription = \"1\"\nkind = \"hello\"\nrequest = ''\n",
+        )
+        .unwrap();
         let b = parse_file("b", "[[case]]\nid = \"x\"\ndescription = \"2\"\nkind = \"hello\"\nrequest = ''\n[[case]]\nid = \"y\"\ndescription = \"3\"\nkind = \"hello\"\nrequest = ''\n").unwrap();
         let merged = merge(a, b);
         assert_eq!(merged.len(), 2);

@@ -19,20 +19,76 @@ pub struct Judgement {
 
 /// Every rule a response can break, with what it means: printed in the README.
 pub const RULES: &[(&str, Verdict, &str)] = &[
-    ("no-response", Verdict::Fail, "the server closed without answering a request that is owed an answer"),
-    ("no-response-in-time", Verdict::Fail, "no complete response before the timeout"),
-    ("reset-before-response", Verdict::Fail, "the connection was reset before the response was complete"),
-    ("malformed-response", Verdict::Fail, "the response is not a valid HTTP/1.x response (status line, fields or Content-Length)"),
-    ("wrong-version", Verdict::Fail, "the status line does not start with HTTP/1.1"),
-    ("status-not-allowed", Verdict::Fail, "the status is not one the expectations table allows for this request"),
-    ("wrong-content-length", Verdict::Fail, "the body is shorter or longer than its Content-Length"),
-    ("body-after-head", Verdict::Fail, "a response to HEAD carried a body"),
-    ("wrong-page", Verdict::Fail, "a 200 that is not the hello page, or a 404 that is not the 404 page"),
-    ("unframed-response-never-ends", Verdict::Fail, "no Content-Length and the connection never closes, so the body never ends"),
-    ("status-non-strict", Verdict::NonStrict, "an allowed status, but not the reference server's"),
-    ("missing-content-length", Verdict::NonStrict, "the body is ended by closing the connection (legal, but a client cannot tell a truncated body)"),
-    ("reset-after-response", Verdict::NonStrict, "a complete response, then a reset instead of a clean close (some clients lose the response)"),
-    ("ignores-half-close", Verdict::NonStrict, "after the client half-closed an incomplete request, the server neither answered nor closed"),
+    (
+        "no-response",
+        Verdict::Fail,
+        "the server closed without answering a request that is owed an answer",
+    ),
+    (
+        "no-response-in-time",
+        Verdict::Fail,
+        "no complete response before the timeout",
+    ),
+    (
+        "reset-before-response",
+        Verdict::Fail,
+        "the connection was reset before the response was complete",
+    ),
+    (
+        "malformed-response",
+        Verdict::Fail,
+        "the response is not a valid HTTP/1.x response (status line, fields or Content-Length)",
+    ),
+    (
+        "wrong-version",
+        Verdict::Fail,
+        "the status line does not start with HTTP/1.1",
+    ),
+    (
+        "status-not-allowed",
+        Verdict::Fail,
+        "the status is not one the expectations table allows for this request",
+    ),
+    (
+        "wrong-content-length",
+        Verdict::Fail,
+        "the body is shorter or longer than its Content-Length",
+    ),
+    (
+        "body-after-head",
+        Verdict::Fail,
+        "a response to HEAD carried a body",
+    ),
+    (
+        "wrong-page",
+        Verdict::Fail,
+        "a 200 that is not the hello page, or a 404 that is not the 404 page",
+    ),
+    (
+        "unframed-response-never-ends",
+        Verdict::Fail,
+        "no Content-Length and the connection never closes, so the body never ends",
+    ),
+    (
+        "status-non-strict",
+        Verdict::NonStrict,
+        "an allowed status, but not the reference server's",
+    ),
+    (
+        "missing-content-length",
+        Verdict::NonStrict,
+        "the body is ended by closing the connection (legal, but a client cannot tell a truncated body)",
+    ),
+    (
+        "reset-after-response",
+        Verdict::NonStrict,
+        "a complete response, then a reset instead of a clean close (some clients lose the response)",
+    ),
+    (
+        "ignores-half-close",
+        Verdict::NonStrict,
+        "after the client half-closed an incomplete request, the server neither answered nor closed",
+    ),
     ("server-died", Verdict::Fail, "the server process exited"),
 ];
 
@@ -107,7 +163,11 @@ pub fn judge(expectation: &Expectation, exchange: &Exchange, pages: Option<&Page
                 Ending::TimedOut => ("no-response-in-time", "the timeout passed"),
                 _ => ("malformed-response", "the connection closed"),
             };
-            found.add(Verdict::Fail, rule, format!("{what} before the response head was complete"));
+            found.add(
+                Verdict::Fail,
+                rule,
+                format!("{what} before the response head was complete"),
+            );
             return finish(found, None);
         }
         Err(e) => {
@@ -120,7 +180,10 @@ pub fn judge(expectation: &Expectation, exchange: &Exchange, pages: Option<&Page
         found.add(
             Verdict::Fail,
             "wrong-version",
-            format!("the status line says HTTP/1.{}, not HTTP/1.1", head.minor_version),
+            format!(
+                "the status line says HTTP/1.{}, not HTTP/1.1",
+                head.minor_version
+            ),
         );
     }
     if expectation.strict.contains(&outcome) {
@@ -128,13 +191,21 @@ pub fn judge(expectation: &Expectation, exchange: &Exchange, pages: Option<&Page
         found.add(
             Verdict::NonStrict,
             "status-non-strict",
-            format!("status {} is allowed, but the reference answers {}", head.status, expectation.describe()),
+            format!(
+                "status {} is allowed, but the reference answers {}",
+                head.status,
+                expectation.describe()
+            ),
         );
     } else {
         found.add(
             Verdict::Fail,
             "status-not-allowed",
-            format!("status {} is not allowed; expected {}", head.status, expectation.describe()),
+            format!(
+                "status {} is not allowed; expected {}",
+                head.status,
+                expectation.describe()
+            ),
         );
     }
 
@@ -247,7 +318,6 @@ pub fn markdown_rules() -> String {
     text
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,39 +363,164 @@ mod tests {
 
     #[test]
     fn the_reference_answer_passes() {
-        let ok = exchange(&response("200 OK", &pages().hello, true), Ending::Closed, false);
+        let ok = exchange(
+            &response("200 OK", &pages().hello, true),
+            Ending::Closed,
+            false,
+        );
         assert_eq!(verdict(Kind::Hello, &ok), (Verdict::Pass, None));
-        let kept_open = exchange(&response("200 OK", &pages().hello, true), Ending::KeptOpen, false);
-        assert_eq!(verdict(Kind::Hello, &kept_open).0, Verdict::Pass, "keep-alive is legal");
+        let kept_open = exchange(
+            &response("200 OK", &pages().hello, true),
+            Ending::KeptOpen,
+            false,
+        );
+        assert_eq!(
+            verdict(Kind::Hello, &kept_open).0,
+            Verdict::Pass,
+            "keep-alive is legal"
+        );
     }
 
     #[test]
     fn each_rule_can_fire() {
         let hello = pages().hello;
         let cases: Vec<(Kind, Exchange, Verdict, &str)> = vec![
-            (Kind::NotFound, exchange(&response("200 OK", &hello, true), Ending::Closed, false), Verdict::Fail, "status-not-allowed"),
-            (Kind::Hello, exchange(&response("200 OK", b"other", true), Ending::Closed, false), Verdict::Fail, "wrong-page"),
-            (Kind::Hello, exchange(b"", Ending::Closed, false), Verdict::Fail, "no-response"),
-            (Kind::Hello, exchange(b"", Ending::Reset, false), Verdict::Fail, "reset-before-response"),
-            (Kind::Hello, exchange(b"", Ending::TimedOut, false), Verdict::Fail, "no-response-in-time"),
-            (Kind::Hello, exchange(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc", Ending::Closed, false), Verdict::Fail, "wrong-content-length"),
-            (Kind::Hello, exchange(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc", Ending::Reset, false), Verdict::Fail, "reset-before-response"),
-            (Kind::Hello, exchange(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", Ending::Closed, false), Verdict::Fail, "wrong-version"),
-            (Kind::Hello, exchange(b"hello", Ending::Closed, false), Verdict::Fail, "malformed-response"),
-            (Kind::Hello, exchange(&response("200 OK", &hello, false), Ending::TimedOut, false), Verdict::Fail, "unframed-response-never-ends"),
-            (Kind::Hello, exchange(&response("200 OK", &hello, false), Ending::Closed, false), Verdict::NonStrict, "missing-content-length"),
-            (Kind::Hello, exchange(&response("200 OK", &hello, true), Ending::Reset, false), Verdict::NonStrict, "reset-after-response"),
-            (Kind::HeadHello, exchange(&response("404 NOT FOUND", &pages().not_found, true), Ending::Closed, true), Verdict::Fail, "body-after-head"),
-            (Kind::HeadHello, exchange(&response("405 Method Not Allowed", b"", true), Ending::Closed, true), Verdict::NonStrict, "status-non-strict"),
-            (Kind::Incomplete, exchange(b"", Ending::Closed, false), Verdict::Pass, ""),
-            (Kind::Empty, exchange(b"", Ending::Closed, false), Verdict::Pass, ""),
+            (
+                Kind::NotFound,
+                exchange(&response("200 OK", &hello, true), Ending::Closed, false),
+                Verdict::Fail,
+                "status-not-allowed",
+            ),
+            (
+                Kind::Hello,
+                exchange(&response("200 OK", b"other", true), Ending::Closed, false),
+                Verdict::Fail,
+                "wrong-page",
+            ),
+            (
+                Kind::Hello,
+                exchange(b"", Ending::Closed, false),
+                Verdict::Fail,
+                "no-response",
+            ),
+            (
+                Kind::Hello,
+                exchange(b"", Ending::Reset, false),
+                Verdict::Fail,
+                "reset-before-response",
+            ),
+            (
+                Kind::Hello,
+                exchange(b"", Ending::TimedOut, false),
+                Verdict::Fail,
+                "no-response-in-time",
+            ),
+            (
+                Kind::Hello,
+                exchange(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc",
+                    Ending::Closed,
+                    false,
+                ),
+                Verdict::Fail,
+                "wrong-content-length",
+            ),
+            (
+                Kind::Hello,
+                exchange(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc",
+                    Ending::Reset,
+                    false,
+                ),
+                Verdict::Fail,
+                "reset-before-response",
+            ),
+            (
+                Kind::Hello,
+                exchange(
+                    b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+                    Ending::Closed,
+                    false,
+                ),
+                Verdict::Fail,
+                "wrong-version",
+            ),
+            (
+                Kind::Hello,
+                exchange(b"hello", Ending::Closed, false),
+                Verdict::Fail,
+                "malformed-response",
+            ),
+            (
+                Kind::Hello,
+                exchange(&response("200 OK", &hello, false), Ending::TimedOut, false),
+                Verdict::Fail,
+                "unframed-response-never-ends",
+            ),
+            (
+                Kind::Hello,
+                exchange(&response("200 OK", &hello, false), Ending::Closed, false),
+                Verdict::NonStrict,
+                "missing-content-length",
+            ),
+            (
+                Kind::Hello,
+                exchange(&response("200 OK", &hello, true), Ending::Reset, false),
+                Verdict::NonStrict,
+                "reset-after-response",
+            ),
+            (
+                Kind::HeadHello,
+                exchange(
+                    &response("404 NOT FOUND", &pages().not_found, true),
+                    Ending::Closed,
+                    true,
+                ),
+                Verdict::Fail,
+                "body-after-head",
+            ),
+            (
+                Kind::HeadHello,
+                exchange(
+                    &response("405 Method Not Allowed", b"", true),
+                    Ending::Closed,
+                    true,
+                ),
+                Verdict::NonStrict,
+                "status-non-strict",
+            ),
+            (
+                Kind::Incomplete,
+                exchange(b"", Ending::Closed, false),
+                Verdict::Pass,
+                "",
+            ),
+            (
+                Kind::Empty,
+                exchange(b"", Ending::Closed, false),
+                Verdict::Pass,
+                "",
+            ),
         ];
         for (kind, ex, expected_verdict, expected_rule) in cases {
             let (v, rule) = verdict(kind, &ex);
-            assert_eq!(v, expected_verdict, "{kind} {:?}", String::from_utf8_lossy(&ex.received));
-            assert_eq!(rule.unwrap_or(""), expected_rule, "{kind} {:?}", String::from_utf8_lossy(&ex.received));
+            assert_eq!(
+                v,
+                expected_verdict,
+                "{kind} {:?}",
+                String::from_utf8_lossy(&ex.received)
+            );
+            assert_eq!(
+                rule.unwrap_or(""),
+                expected_rule,
+                "{kind} {:?}",
+                String::from_utf8_lossy(&ex.received)
+            );
             if let Some(rule) = rule {
-                assert!(RULES.iter().any(|(id, _, _)| *id == rule), "{rule} is documented");
+                assert!(
+                    RULES.iter().any(|(id, _, _)| *id == rule),
+                    "{rule} is documented"
+                );
             }
         }
     }
@@ -337,12 +532,31 @@ mod tests {
         let expectation = Expectation::new(facts.kind, &facts);
         assert!(expectation.head_request);
         assert!(expectation.error_body_allowed);
-        let with_body = exchange(&response("400 Bad Request", b"<p>bad</p>", true), Ending::Closed, true);
+        let with_body = exchange(
+            &response("400 Bad Request", b"<p>bad</p>", true),
+            Ending::Closed,
+            true,
+        );
         assert_eq!(judge(&expectation, &with_body, None).verdict, Verdict::Pass);
-        let without = exchange(&response("400 Bad Request", b"", true), Ending::Closed, true);
+        let without = exchange(
+            &response("400 Bad Request", b"", true),
+            Ending::Closed,
+            true,
+        );
         assert_eq!(judge(&expectation, &without, None).verdict, Verdict::Pass);
-        let longer = exchange(&[response("400 Bad Request", b"<p>bad</p>", true), b"x".to_vec()].concat(), Ending::Closed, true);
-        assert_eq!(judge(&expectation, &longer, None).rule, Some("body-after-head"));
+        let longer = exchange(
+            &[
+                response("400 Bad Request", b"<p>bad</p>", true),
+                b"x".to_vec(),
+            ]
+            .concat(),
+            Ending::Closed,
+            true,
+        );
+        assert_eq!(
+            judge(&expectation, &longer, None).rule,
+            Some("body-after-head")
+        );
         // After empty lines, a server may have answered an empty request line.
         let after_empty_line = crate::kit::expect::analyze(b"\r\nHEAD / HTTP/1.1\r\n\r\n");
         assert!(Expectation::new(after_empty_line.kind, &after_empty_line).error_body_allowed);
@@ -355,7 +569,10 @@ mod tests {
     fn a_half_closed_request_left_hanging_is_only_non_strict() {
         let mut ex = exchange(b"", Ending::TimedOut, false);
         ex.delivery.half_close = true;
-        assert_eq!(verdict(Kind::Incomplete, &ex), (Verdict::NonStrict, Some("ignores-half-close")));
+        assert_eq!(
+            verdict(Kind::Incomplete, &ex),
+            (Verdict::NonStrict, Some("ignores-half-close"))
+        );
         assert_eq!(verdict(Kind::Hello, &ex).0, Verdict::Fail);
     }
 }

@@ -101,7 +101,12 @@ pub struct Exchange {
 
 /// Sends `delivery` to `addr` and reads the answer. Fails only when the connection cannot
 /// be made; everything after that is part of the exchange.
-pub fn send(addr: SocketAddr, delivery: &Delivery, timing: &Timing, head_request: bool) -> io::Result<Exchange> {
+pub fn send(
+    addr: SocketAddr,
+    delivery: &Delivery,
+    timing: &Timing,
+    head_request: bool,
+) -> io::Result<Exchange> {
     let mut stream = TcpStream::connect_timeout(&addr, timing.connect)?;
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(timing.response))?;
@@ -139,7 +144,13 @@ pub fn send(addr: SocketAddr, delivery: &Delivery, timing: &Timing, head_request
     Ok(exchange)
 }
 
-fn read_response(stream: &mut TcpStream, ex: &mut Exchange, timing: &Timing, head_request: bool, started: Instant) {
+fn read_response(
+    stream: &mut TcpStream,
+    ex: &mut Exchange,
+    timing: &Timing,
+    head_request: bool,
+    started: Instant,
+) {
     let deadline = Instant::now() + timing.response;
     let mut chunk = vec![0u8; 64 * 1024];
     // Phase 1: until the response is complete, or the connection ends.
@@ -234,7 +245,9 @@ pub fn frame(bytes: &[u8], head_request: bool) -> Framing {
     }
     match parsed.content_length {
         Some(Ok(len)) => {
-            let total = parsed.head_len.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            let total = parsed
+                .head_len
+                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
             if bytes.len() >= total {
                 Framing::Complete(total)
             } else {
@@ -276,7 +289,10 @@ impl Response {
             .map(|h| (h.name.to_string(), h.value.to_vec()))
             .collect();
         let mut content_length = None;
-        for (_, value) in headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
+        for (_, value) in headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        {
             let this = std::str::from_utf8(value)
                 .ok()
                 .map(str::trim)
@@ -291,7 +307,9 @@ impl Response {
         }
         let chunked = headers.iter().any(|(n, v)| {
             n.eq_ignore_ascii_case("transfer-encoding")
-                && v.to_ascii_lowercase().trim_ascii_end().ends_with(b"chunked")
+                && v.to_ascii_lowercase()
+                    .trim_ascii_end()
+                    .ends_with(b"chunked")
         });
         Ok(Some(Response {
             minor_version: parsed.version.unwrap_or(0),
@@ -315,7 +333,11 @@ impl Response {
     pub fn body(&self, bytes: &[u8], complete: usize) -> Vec<u8> {
         let raw = &bytes[self.head_len.min(bytes.len())..complete.min(bytes.len())];
         if self.chunked {
-            dechunk(raw).ok().flatten().map(|(body, _)| body).unwrap_or_default()
+            dechunk(raw)
+                .ok()
+                .flatten()
+                .map(|(body, _)| body)
+                .unwrap_or_default()
         } else {
             raw.to_vec()
         }
@@ -343,7 +365,10 @@ fn dechunk(mut bytes: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
                 let Some(lf) = bytes.iter().position(|&b| b == b'\n') else {
                     return Ok(None);
                 };
-                let empty = bytes[..lf].strip_suffix(b"\r").unwrap_or(&bytes[..lf]).is_empty();
+                let empty = bytes[..lf]
+                    .strip_suffix(b"\r")
+                    .unwrap_or(&bytes[..lf])
+                    .is_empty();
                 bytes = &bytes[lf + 1..];
                 if empty {
                     return Ok(Some((body, total - bytes.len())));
@@ -391,21 +416,41 @@ mod tests {
         assert_eq!(frame(&full[..full.len() - 1], false), Framing::Incomplete);
         assert_eq!(frame(&full[..10], false), Framing::Incomplete);
         assert_eq!(frame(full, true), Framing::Complete(full.len() - 3));
-        assert_eq!(frame(b"HTTP/1.1 404 NOT FOUND\r\n\r\nx", false), Framing::UntilClose);
+        assert_eq!(
+            frame(b"HTTP/1.1 404 NOT FOUND\r\n\r\nx", false),
+            Framing::UntilClose
+        );
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
         assert_eq!(frame(chunked, false), Framing::Complete(chunked.len()));
         let parsed = Response::parse(chunked).unwrap().unwrap();
         assert_eq!(parsed.body(chunked, chunked.len()), b"abc");
-        assert!(matches!(frame(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false), Framing::Invalid(_)));
-        assert!(matches!(frame(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false), Framing::Invalid(_)));
-        assert!(matches!(frame(b"HTTP/2 200\r\n\r\n", false), Framing::Invalid(_)));
+        assert!(matches!(
+            frame(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false),
+            Framing::Invalid(_)
+        ));
+        assert!(matches!(
+            frame(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                false
+            ),
+            Framing::Invalid(_)
+        ));
+        assert!(matches!(
+            frame(b"HTTP/2 200\r\n\r\n", false),
+            Framing::Invalid(_)
+        ));
         assert!(matches!(frame(b"<html>", false), Framing::Invalid(_)));
     }
 
     #[test]
     fn the_book_reason_phrase_and_http10_parse() {
-        let r = Response::parse(b"HTTP/1.0 404 NOT FOUND\r\n\r\n").unwrap().unwrap();
-        assert_eq!((r.minor_version, r.status, r.reason.as_str()), (0, 404, "NOT FOUND"));
+        let r = Response::parse(b"HTTP/1.0 404 NOT FOUND\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (r.minor_version, r.status, r.reason.as_str()),
+            (0, 404, "NOT FOUND")
+        );
     }
 
     #[test]
@@ -422,18 +467,36 @@ mod tests {
                 let _ = s.read(&mut buf).unwrap();
                 s.write_all(b"HTTP/1.1 200 OK\r\n\r\nhello").unwrap();
                 if reset {
-                    socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+                    socket2::SockRef::from(&s)
+                        .set_linger(Some(Duration::ZERO))
+                        .unwrap();
                 }
             }
         });
         let timing = Timing::default();
-        let ex = send(addr, &Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..]), &timing, false).unwrap();
+        let ex = send(
+            addr,
+            &Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..]),
+            &timing,
+            false,
+        )
+        .unwrap();
         assert_eq!(ex.ending, Ending::Closed);
         assert_eq!(ex.complete, Some(ex.received.len()));
         assert!(ex.received.ends_with(b"hello"));
-        let ex = send(addr, &Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..]), &timing, false).unwrap();
+        let ex = send(
+            addr,
+            &Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..]),
+            &timing,
+            false,
+        )
+        .unwrap();
         // On Linux the bytes before a reset are still read; the reset may be seen or not.
-        assert!(matches!(ex.ending, Ending::Reset | Ending::Closed), "{:?}", ex.ending);
+        assert!(
+            matches!(ex.ending, Ending::Reset | Ending::Closed),
+            "{:?}",
+            ex.ending
+        );
         server.join().unwrap();
     }
 }

@@ -4,8 +4,8 @@
 //! Every verdict shown here is the verdict under the report's strictness
 //! ([`Report::verdict_of`]), so `--strict` turns non-strict lines into `FAIL` lines.
 
-pub(crate) use crate::kit::escape::escape_truncated;
 use super::{CheckResult, Evidence, Report, TargetInfo, TimelineEntry, Verdict};
+pub(crate) use crate::kit::escape::escape_truncated;
 use std::io::IsTerminal;
 use std::time::Duration;
 

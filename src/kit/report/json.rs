@@ -40,8 +40,8 @@
 //! which fixture files read back: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, and
 //! `\xNN` for everything else (a single quote too).
 
-use crate::kit::escape::escape;
 use super::{CheckResult, Evidence, Report, Summary, TargetInfo, TimelineEntry};
+use crate::kit::escape::escape;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -125,7 +125,6 @@ struct JsonTimelineEntry<'a> {
 fn millis(duration: Duration) -> f64 {
     duration.as_micros() as f64 / 1000.0
 }
-
 
 impl<'a> JsonReport<'a> {
     fn new(report: &'a Report) -> Self {

@@ -101,7 +101,11 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    pub fn new(id: impl Into<String>, group: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        group: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
         CheckResult {
             id: id.into(),
             group: group.into(),
@@ -223,7 +227,9 @@ mod tests {
     #[test]
     fn severity_orders_verdicts() {
         assert_eq!(
-            [Verdict::Pass, Verdict::NonStrict, Verdict::Info].into_iter().max(),
+            [Verdict::Pass, Verdict::NonStrict, Verdict::Info]
+                .into_iter()
+                .max(),
             Some(Verdict::NonStrict)
         );
         assert!(Verdict::Fail > Verdict::NonStrict);
