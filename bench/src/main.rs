@@ -132,7 +132,7 @@ impl Args {
     fn duration(&mut self, name: &str, default: Duration) -> Result<Duration, String> {
         match self.text(name) {
             None => Ok(default),
-            Some(v) => parse_duration(&v).map_err(|e| format!("--{name} {v}: {e}")),
+            Some(v) => humantime::parse_duration(&v).map_err(|e| format!("--{name} {v}: {e}")),
         }
     }
 
@@ -141,23 +141,6 @@ impl Args {
             None => Ok(()),
             Some((name, _)) => Err(format!("unknown option --{name}")),
         }
-    }
-}
-
-/// `250ms`, `5s`, `1m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| "expected a number and a unit (250ms, 5s, 1m)".to_string())?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("unknown unit {unit:?} (ms, s, m)")),
     }
 }
 

@@ -12,6 +12,10 @@
 //!
 //! `tokio-hello --bind 127.0.0.1:0` prints `listening on http://ADDR` first on stdout.
 
+#[path = "../procfs.rs"]
+#[allow(dead_code)] // Only the open-file limit is needed here.
+mod procfs;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -155,7 +159,7 @@ fn main() -> ExitCode {
 
 async fn serve(options: Options) -> Result<(), String> {
     let mut max_connections = options.max_connections;
-    let open_files = raise_open_file_limit();
+    let open_files = procfs::raise_open_file_limit();
     let fits = usize::try_from(open_files.saturating_sub(FD_HEADROOM).max(1)).unwrap_or(usize::MAX);
     if fits < max_connections {
         eprintln!(
@@ -437,30 +441,6 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Raises the soft open-file limit to the hard limit; returns the limit now in force.
-fn raise_open_file_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 1024;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return raised.rlim_cur;
-            }
-        }
-    }
-    limit.rlim_cur
-}
-
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         bind: "127.0.0.1:7878".parse().expect("a valid address"),
@@ -477,30 +457,17 @@ fn parse_args() -> Result<Options, String> {
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
             "--bind" => options.bind = value.parse().map_err(|e| bad(&e))?,
-            "--sleep" => options.sleep = parse_duration(&value).map_err(|e| bad(&e))?,
+            "--sleep" => {
+                options.sleep =
+                    humantime::parse_duration(&value).map_err(|e| bad(&e.to_string()))?
+            }
             "--read-timeout" => {
-                options.read_timeout = parse_duration(&value).map_err(|e| bad(&e))?
+                options.read_timeout =
+                    humantime::parse_duration(&value).map_err(|e| bad(&e.to_string()))?
             }
             "--max-connections" => options.max_connections = value.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
     Ok(options)
-}
-
-/// `250ms`, `2s`, `1m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| "expected a number and a unit (250ms, 2s, 1m)".to_string())?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("unknown unit {unit:?} (ms, s, m)")),
-    }
 }
