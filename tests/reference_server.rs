@@ -92,9 +92,8 @@ fn sleep_answers_the_hello_page_after_the_sleep() {
     );
 }
 
-#[test]
-fn a_slow_request_does_not_delay_a_fast_one() {
-    let server = ServerProcess::reference(&["--sleep", "5s"]);
+fn assert_slow_does_not_delay_fast(flags: &[&str]) {
+    let server = ServerProcess::reference(&[&["--sleep", "5s"], flags].concat());
     let mut slow = connect(server.addr);
     slow.write_all(b"GET /sleep HTTP/1.1\r\n\r\n").unwrap();
     let started = Instant::now();
@@ -109,6 +108,32 @@ fn a_slow_request_does_not_delay_a_fast_one() {
         "slow answer already came"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_slow_request_does_not_delay_a_fast_one() {
+    assert_slow_does_not_delay_fast(&[]);
+}
+
+/// The book's point: concurrency comes from tasks, not threads.
+#[test]
+fn a_slow_request_does_not_delay_a_fast_one_on_a_single_thread() {
+    assert_slow_does_not_delay_fast(&["--threads", "1"]);
+}
+
+#[test]
+fn threads_flag_and_thread_variable_together_are_a_usage_error() {
+    Command::cargo_bin("hello-server")
+        .unwrap()
+        .args(["--bind", "127.0.0.1:0", "--threads", "1"])
+        .env("ASYNC_STD_THREAD_COUNT", "2")
+        .timeout(IO_TIMEOUT)
+        .assert()
+        .code(2)
+        .stdout(predicates::str::is_empty())
+        .stderr(predicates::str::contains(
+            "ASYNC_STD_THREAD_COUNT=2 both set",
+        ));
 }
 
 #[test]
@@ -239,6 +264,53 @@ fn a_body_is_read_and_the_close_never_resets_the_response() {
     assert_eq!(status_of(&response), 200);
 }
 
+/// After the response and its FIN, the client sends a few more bytes: a staged close drains
+/// them (for a second: `DRAIN_TIMEOUT`), an immediate close answers with a reset, which
+/// Linux records as the socket's pending error (reads keep seeing the FIN).
+fn writes_after_the_response(flags: &[&str], request: &[u8]) -> std::io::Result<()> {
+    let server = ServerProcess::reference(flags);
+    let mut stream = connect(server.addr);
+    stream.write_all(request).unwrap();
+    let response = read_to_close(&mut stream).expect("the response, then a clean end");
+    assert_eq!(status_of(&response), 200);
+    stream.write_all(b"late").unwrap();
+    // Until the reset arrives, if one comes; well within the server's drain time.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        if let Some(error) = stream.take_error().unwrap() {
+            return Err(error);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+#[test]
+fn lingering_close_always_drains_after_every_response() {
+    let written = writes_after_the_response(&[], b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(written.map_err(|e| e.kind()), Ok(()));
+}
+
+#[test]
+fn lingering_close_auto_closes_at_once_after_an_exact_request() {
+    let written =
+        writes_after_the_response(&["--lingering-close", "auto"], b"GET / HTTP/1.1\r\n\r\n");
+    let kind = written.expect_err("a reset").kind();
+    assert!(
+        matches!(kind, ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+        "{kind:?}"
+    );
+}
+
+#[test]
+fn lingering_close_auto_drains_when_bytes_follow_the_request() {
+    let written = writes_after_the_response(
+        &["--lingering-close", "auto"],
+        b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+    );
+    assert_eq!(written.map_err(|e| e.kind()), Ok(()));
+}
+
 #[test]
 fn custom_pages_are_served_from_the_pages_directory() {
     let dir = tempfile::tempdir().unwrap();
@@ -275,6 +347,7 @@ fn bad_flags_exit_with_usage_error() {
         &["--no-such-flag"][..],
         &["--sleep", "soon"],
         &["--bind", "nowhere"],
+        &["--threads", "0"],
     ] {
         Command::cargo_bin("hello-server")
             .unwrap()

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 usage:
   unblocked-bench run --hello PATH [--tokio PATH] [--nginx PATH] [--wrk PATH]
-        [--rounds 6] [--duration 4s] [--connections 32] [--threads 2]
+        [--rounds 6] [--duration 4s] [--connections 32] [--threads 2] [--server-threads 1]
         [--scale 10000] [--sleep 10s] [--read-timeout 5s] [--window 5s]
   unblocked-bench load --addr HOST:PORT [--path /] [--connections 32] [--threads 2] [--duration 5s]
   unblocked-bench hold --addr HOST:PORT --held slow|idle [--count 10000] [--ends-after 10s]
@@ -32,7 +32,9 @@ run:  every server on a free port; GET / throughput with wrk and with the own cl
       interleaved across servers), server CPU per request, fast GET / latency while 1,000 and
       10,000 slow /sleep requests are in flight and while 10,000 idle connections are open,
       resident memory; one markdown table on stdout, progress on stderr. --rounds 0 skips
-      the throughput part, --scale 0 the slow and idle part.
+      the throughput part, --scale 0 the slow and idle part. --threads sizes the load
+      client, --server-threads every server alike (executor threads of hello-server and the
+      tokio peer, nginx's worker processes; 0 is each one's default, one per CPU core).
 load: one connection per request, read to EOF; requests/s, latency p50/p99.
 hold: opens COUNT slow (GET /sleep) or idle connections, sends fast GET / requests every 1 ms
       while they are held (until ENDS-AFTER - 0.5 s at most), then reports how they ended;
@@ -227,6 +229,9 @@ fn ms(value: Option<f64>) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Peer {
     Hello,
+    /// hello-server with `--lingering-close auto`: throughput only, to measure what the
+    /// staged close of every connection costs (the slow and idle paths are the same).
+    HelloAuto,
     Tokio,
     Nginx,
 }
@@ -235,6 +240,7 @@ impl Peer {
     fn name(self) -> &'static str {
         match self {
             Peer::Hello => "hello-server",
+            Peer::HelloAuto => "hello-server --lingering-close auto",
             Peer::Tokio => "tokio-hello",
             Peer::Nginx => "nginx",
         }
@@ -262,6 +268,8 @@ struct Plan {
     duration: Duration,
     connections: usize,
     threads: usize,
+    /// Executor threads (worker processes for nginx) of every server; 0 is their default.
+    server_threads: usize,
     scale: usize,
     sleep: Duration,
     read_timeout: Duration,
@@ -285,6 +293,7 @@ fn run(args: &mut Args) -> Result<(), Failure> {
         duration: args.duration("duration", Duration::from_secs(4))?,
         connections: args.get("connections", 32)?,
         threads: args.get("threads", 2)?,
+        server_threads: args.get("server-threads", 1)?,
         scale: args.get("scale", 10_000)?,
         sleep: args.duration("sleep", Duration::from_secs(10))?,
         read_timeout: args.duration("read-timeout", Duration::from_secs(5))?,
@@ -307,6 +316,9 @@ fn run(args: &mut Args) -> Result<(), Failure> {
 
 fn peers(plan: &Plan) -> Vec<Peer> {
     let mut peers = vec![Peer::Hello];
+    if plan.rounds > 0 {
+        peers.push(Peer::HelloAuto);
+    }
     if plan.tokio.is_some() {
         peers.push(Peer::Tokio);
     }
@@ -318,7 +330,7 @@ fn peers(plan: &Plan) -> Vec<Peer> {
 
 /// Starts `peer`; hello-server and the tokio peer take the same flags.
 fn start(plan: &Plan, peer: Peer, work: &Path) -> Result<Server, String> {
-    let flags = vec![
+    let mut flags = vec![
         "--bind".to_string(),
         "127.0.0.1:0".into(),
         "--quiet".into(),
@@ -327,8 +339,15 @@ fn start(plan: &Plan, peer: Peer, work: &Path) -> Result<Server, String> {
         "--read-timeout".into(),
         format!("{}ms", plan.read_timeout.as_millis()),
     ];
+    if plan.server_threads > 0 {
+        flags.extend(["--threads".to_string(), plan.server_threads.to_string()]);
+    }
     match peer {
         Peer::Hello => Server::start_listening(peer.name(), &plan.hello, &flags, work),
+        Peer::HelloAuto => {
+            flags.extend(["--lingering-close".to_string(), "auto".into()]);
+            Server::start_listening(peer.name(), &plan.hello, &flags, work)
+        }
         Peer::Tokio => {
             let program = plan.tokio.as_ref().expect("tokio peer planned");
             Server::start_listening(peer.name(), program, &flags, work)
@@ -336,7 +355,7 @@ fn start(plan: &Plan, peer: Peer, work: &Path) -> Result<Server, String> {
         Peer::Nginx => {
             let program = plan.nginx.as_ref().expect("nginx planned");
             let page = include_bytes!("../../fixtures/hello.html");
-            Server::start_nginx(program, page, plan.read_timeout, work)
+            Server::start_nginx(program, page, plan.read_timeout, plan.server_threads, work)
         }
     }
 }
@@ -449,7 +468,7 @@ fn measure_scale(
     if plan.scale > 1000 {
         sizes.push(1000);
     }
-    for &peer in peers {
+    for &peer in peers.iter().filter(|&&p| p != Peer::HelloAuto) {
         let column = columns.get_mut(&peer).expect("a column per peer");
         if peer != Peer::Nginx {
             let mut server = start(plan, peer, work)?;
@@ -555,10 +574,18 @@ fn table(plan: &Plan, columns: &HashMap<Peer, Column>) -> String {
     let peers = peers(plan);
     let header: Vec<String> = peers
         .iter()
-        .map(|p| match p {
-            Peer::Hello => "hello-server (async-std)".to_string(),
-            Peer::Tokio => "tokio peer (tokio-hello)".to_string(),
-            Peer::Nginx => "nginx (keep-alive off)".to_string(),
+        .map(|p| {
+            let (name, unit) = match p {
+                Peer::Hello => ("hello-server (async-std", "thread"),
+                Peer::HelloAuto => ("hello-server `--lingering-close auto` (async-std", "thread"),
+                Peer::Tokio => ("tokio peer (tokio-hello", "thread"),
+                Peer::Nginx => ("nginx (keep-alive off", "worker"),
+            };
+            match plan.server_threads {
+                0 => format!("{name}, default {unit}s)"),
+                1 => format!("{name}, 1 {unit})"),
+                n => format!("{name}, {n} {unit}s)"),
+            }
         })
         .collect();
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();

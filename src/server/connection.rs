@@ -3,7 +3,7 @@
 use crate::server::head::{self, MAX_REQUEST_LINE, RequestHead};
 use crate::server::log::escape;
 use crate::server::response::{Encoded, Status};
-use crate::server::{DRAIN_LIMIT, DRAIN_TIMEOUT, MAX_BODY, Shared};
+use crate::server::{DRAIN_LIMIT, DRAIN_TIMEOUT, LingeringClose, MAX_BODY, Shared};
 use async_std::io::{self, ReadExt, WriteExt};
 use async_std::net::{Shutdown, TcpStream};
 use async_std::task;
@@ -23,6 +23,8 @@ enum Request {
     Routed {
         head: RequestHead,
         route: Route,
+        /// Bytes beyond the request (and its body) arrived: the client may send more.
+        surplus: bool,
     },
     Rejected {
         status: Status,
@@ -67,10 +69,15 @@ impl Connection {
 
     pub(crate) async fn serve(mut self) {
         let mut buf = Vec::new();
-        let (response, head_only, line) = match self.read_request(&mut buf).await {
+        let (response, head_only, line, may_still_send) = match self.read_request(&mut buf).await {
             Request::Silent => return,
-            Request::Rejected { status, line } => (Encoded::error(status), false, line),
-            Request::Routed { head, route } => {
+            // Part of the request may still be on its way.
+            Request::Rejected { status, line } => (Encoded::error(status), false, line, true),
+            Request::Routed {
+                head,
+                route,
+                surplus,
+            } => {
                 let pages = &self.shared.pages;
                 let response = match route {
                     Route::Hello => pages.hello.clone(),
@@ -80,10 +87,16 @@ impl Connection {
                     }
                     Route::NotFound => pages.not_found.clone(),
                 };
-                (response, head.method == b"HEAD", head.request_line)
+                (response, head.method == b"HEAD", head.request_line, surplus)
             }
         };
-        let sent = self.answer(response.bytes(head_only), &mut buf).await;
+        let linger = match self.shared.config.lingering_close {
+            LingeringClose::Always => true,
+            LingeringClose::Auto => may_still_send,
+        };
+        let sent = self
+            .answer(response.bytes(head_only), &mut buf, linger)
+            .await;
         if let Some(logger) = &self.shared.config.logger {
             let outcome = match sent {
                 Ok(()) => String::new(),
@@ -139,15 +152,18 @@ impl Connection {
         if head.content_length > MAX_BODY {
             return rejected(Status::ContentTooLarge, buf);
         }
-        let mut missing = head
-            .content_length
-            .saturating_sub((buf.len() - head.head_len) as u64);
+        let received = (buf.len() - head.head_len) as u64;
+        let mut surplus = received > head.content_length;
+        let mut missing = head.content_length.saturating_sub(received);
         let body_deadline = Instant::now() + read_timeout;
         while missing > 0 {
             buf.clear();
             match read_some(&mut self.stream, buf, body_deadline).await {
                 Ok(0) => return rejected(Status::BadRequest, &head.request_line),
-                Ok(n) => missing = missing.saturating_sub(n as u64),
+                Ok(n) => {
+                    surplus = n as u64 > missing;
+                    missing = missing.saturating_sub(n as u64);
+                }
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     return rejected(Status::RequestTimeout, &head.request_line);
                 }
@@ -155,7 +171,11 @@ impl Connection {
             }
         }
         match route(&head) {
-            Ok(route) => Request::Routed { head, route },
+            Ok(route) => Request::Routed {
+                head,
+                route,
+                surplus,
+            },
             Err(status) => Request::Rejected {
                 status,
                 line: head.request_line,
@@ -163,12 +183,15 @@ impl Connection {
         }
     }
 
-    /// Writes the response, then closes gracefully: shut down the write side and drain what
-    /// the client still sends, so its kernel sees a FIN and never a reset that could discard
-    /// the response before it is read.
-    async fn answer(&mut self, bytes: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
+    /// Writes the response; with `linger`, closes in stages: shut down the write side and
+    /// drain what the client still sends, so its kernel sees a FIN and never a reset that
+    /// could discard the response before it is read. Without, the drop closes at once.
+    async fn answer(&mut self, bytes: &[u8], buf: &mut Vec<u8>, linger: bool) -> io::Result<()> {
         let write_timeout = self.shared.config.read_timeout;
         io::timeout(write_timeout, self.stream.write_all(bytes)).await?;
+        if !linger {
+            return Ok(());
+        }
         self.stream.shutdown(Shutdown::Write)?;
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         let mut drained = 0;

@@ -3,7 +3,9 @@
 //! The caller binds (so tests can use port 0) and hands the listener to [`run`] with a
 //! shutdown future. async-std is the runtime the book's chapter is about; it is deprecated
 //! upstream (RUSTSEC-2025-0052), so its use stays in this module and its submodules, behind
-//! `TcpListener`, `TcpStream`, `task::spawn`, `task::sleep` and `io::timeout`.
+//! `TcpListener`, `TcpStream`, `task::spawn`, `task::sleep` and `io::timeout`, plus
+//! [`set_executor_threads`], which sizes async-std's executor through the crate it runs on
+//! (`async-global-executor`).
 //!
 //! - [`head`]: request-head parser with its limits.
 //! - [`response`]: statuses and encoded responses.
@@ -58,6 +60,24 @@ pub struct Config {
     pub pages: Pages,
     /// Where request lines are logged; `None` is `--quiet`.
     pub logger: Option<Logger>,
+    /// When to close in stages (shut down the write side, drain, close).
+    pub lingering_close: LingeringClose,
+}
+
+/// When the server closes a connection in stages (RFC 9112 section 9.6): shut down its
+/// write side, drain what the client still sends, then close. A client still sending when
+/// the server closes outright gets a TCP reset, which can discard the response it has not
+/// read yet; the staged close costs a wait for the client's FIN (about a sixth of the
+/// server's CPU time per request in `ci/bench.sh`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LingeringClose {
+    /// After every response: no client ever gets a reset instead of its answer.
+    #[default]
+    Always,
+    /// Only when the client may still be sending (nginx's `lingering_close on`): after an
+    /// error response, or when bytes beyond the request arrived. A request read exactly,
+    /// the common case, is followed by an immediate close.
+    Auto,
 }
 
 impl Default for Config {
@@ -68,6 +88,7 @@ impl Default for Config {
             max_connections: 16384,
             pages: Pages::bundled(),
             logger: None,
+            lingering_close: LingeringClose::Always,
         }
     }
 }
@@ -140,6 +161,30 @@ pub async fn run(
     let _ = async_std::future::timeout(grace, all_done.recv()).await;
     Ok(())
 }
+
+/// Sizes async-std's executor to `threads` threads. Call it before anything else uses
+/// async-std: the executor is configured once, when first used.
+pub fn set_executor_threads(threads: usize) -> Result<(), String> {
+    // async-std reads this variable when it starts its executor, and it would win over
+    // the configuration below: refuse two answers to one question.
+    if let Some(value) = std::env::var_os(EXECUTOR_THREADS_VARIABLE) {
+        return Err(format!(
+            "--threads {threads} and {EXECUTOR_THREADS_VARIABLE}={} both set: choose one",
+            value.to_string_lossy()
+        ));
+    }
+    async_global_executor::init_with_config(
+        async_global_executor::GlobalExecutorConfig::default()
+            .with_env_var(EXECUTOR_THREADS_VARIABLE)
+            .with_min_threads(threads)
+            .with_max_threads(threads)
+            .with_thread_name_fn(|| "async-std/runtime".to_string()),
+    );
+    Ok(())
+}
+
+/// The variable async-std sizes its executor with.
+const EXECUTOR_THREADS_VARIABLE: &str = "ASYNC_STD_THREAD_COUNT";
 
 /// Raises the soft open-file limit to the hard limit; returns the limit now in force.
 pub fn raise_open_file_limit() -> io::Result<u64> {

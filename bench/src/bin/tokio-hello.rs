@@ -51,6 +51,8 @@ struct Options {
     sleep: Duration,
     read_timeout: Duration,
     max_connections: usize,
+    /// Runtime worker threads; `None` is tokio's default (one per CPU core).
+    threads: Option<usize>,
 }
 
 /// A response encoded once at start: head, then body (left out for `HEAD`).
@@ -136,12 +138,17 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("tokio-hello: {message}");
             eprintln!(
-                "usage: tokio-hello [--bind ADDR] [--sleep 5s] [--read-timeout 10s] [--max-connections N] [--quiet]"
+                "usage: tokio-hello [--bind ADDR] [--sleep 5s] [--read-timeout 10s] [--max-connections N] [--threads N] [--quiet]"
             );
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(threads) = options.threads {
+        builder.worker_threads(threads);
+    }
+    let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tokio-hello: cannot start the runtime: {e}");
@@ -447,6 +454,7 @@ fn parse_args() -> Result<Options, String> {
         sleep: Duration::from_secs(5),
         read_timeout: Duration::from_secs(10),
         max_connections: 16384,
+        threads: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -466,6 +474,11 @@ fn parse_args() -> Result<Options, String> {
                     humantime::parse_duration(&value).map_err(|e| bad(&e.to_string()))?
             }
             "--max-connections" => options.max_connections = value.parse().map_err(|e| bad(&e))?,
+            "--threads" => match value.parse() {
+                Ok(0) => return Err(format!("{flag} {value}: at least 1")),
+                Ok(threads) => options.threads = Some(threads),
+                Err(e) => return Err(bad(&e)),
+            },
             _ => return Err(format!("unknown option {flag}")),
         }
     }
