@@ -4,6 +4,8 @@
 # serving the hello page with keep-alive off. Prints the machine, then one markdown table.
 #
 #   ci/bench.sh                 # about 5 minutes after the builds
+#   ci/bench.sh --server-threads 0 --scale 0   # each server's default thread count,
+#                                              # throughput only (about 3 minutes)
 #   ci/bench.sh --rounds 5      # more options: bench/target/release/unblocked-bench help
 #
 # Installs wrk and nginx with apt-get when they are missing (as root); without them the

@@ -9,9 +9,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A request line longer than this may get 414 (RFC 9112 section 3 suggests at least 8000).
+/// A request line this long or longer may get 414 (RFC 9112 section 3 suggests a limit of
+/// at least 8000): a server whose 8 KiB buffer fills before the line ends cannot tell.
 pub const LONG_REQUEST_LINE: usize = 8 * 1024;
-/// A head longer than this may get 431.
+/// A head this long or longer may get 431, for the same reason.
 pub const LARGE_HEAD: usize = 16 * 1024;
 /// More header fields than this may get 431.
 pub const MANY_HEADERS: usize = 100;
@@ -286,6 +287,14 @@ pub struct Facts {
     /// The target is in neither origin nor absolute form: a server may answer 400 before
     /// it looks at anything else (the version, say).
     pub bad_target: bool,
+    /// The largest body length a tolerant server may read from a `Content-Length` the
+    /// table calls malformed (`40\r`, `40, 40`, `40x` read as 40), when it exceeds the
+    /// body sent: such a server waits for the rest, so the client half-closes, and a close
+    /// without an answer is allowed (RFC 9112 8: an incomplete message).
+    pub awaited_body: Option<u64>,
+    /// The request line names a major version other than 1: a server may answer 505
+    /// before it looks at anything else (a bad method or field line, say).
+    pub unsupported_version: bool,
 }
 
 /// The outcomes allowed for one request, built from its row and its facts.
@@ -324,10 +333,10 @@ impl Expectation {
             strict.push(S(400));
             non_strict.extend([S(404), S(408), CLOSE]);
         }
-        if facts.request_line_len > LONG_REQUEST_LINE {
+        if facts.request_line_len >= LONG_REQUEST_LINE {
             strict.push(S(414));
         }
-        if facts.head_len > LARGE_HEAD {
+        if facts.head_len >= LARGE_HEAD {
             strict.push(S(431));
         }
         if facts.transfer_encoding {
@@ -338,6 +347,15 @@ impl Expectation {
         }
         if facts.bad_target {
             strict.push(S(400));
+        }
+        if facts.unsupported_version {
+            strict.push(S(505));
+        }
+        if let Some(length) = facts.awaited_body {
+            non_strict.extend([S(400), S(408), CLOSE]);
+            if length > LARGE_BODY {
+                non_strict.push(S(413));
+            }
         }
         strict.sort();
         strict.dedup();
@@ -403,6 +421,8 @@ impl Facts {
             transfer_encoding: false,
             large_body: false,
             bad_target: false,
+            awaited_body: None,
+            unsupported_version: kind == Kind::UnsupportedVersion,
         }
     }
 }
@@ -454,6 +474,11 @@ fn analyze_head(bytes: &[u8]) -> Facts {
         facts.request_line_len = bytes.len() - start;
         facts.head_len = bytes.len();
         facts.may_be_slow = partial_may_be_slow(&bytes[start..]);
+        // The client half-closed after it: a server reading lines (the book's
+        // `BufRead::lines`) takes the end of the stream for the end of the line.
+        facts.tolerated_as = parse_request_line(&bytes[start..])
+            .filter(|l| l.defect.is_none())
+            .map(|l| l.route);
         return facts;
     };
     facts.request_line_len = request_line.len();
@@ -463,6 +488,8 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     let mut field_problem: Option<Kind> = None;
     let mut fields = 0;
     let mut content_lengths = Vec::new();
+    // Every value a lenient server may take for a Content-Length, from valid lines or not.
+    let mut lenient_lengths = Vec::new();
     let mut complete = false;
     let mut has_host = false;
     while let Some(field) = lines.next() {
@@ -471,6 +498,12 @@ fn analyze_head(bytes: &[u8]) -> Facts {
             break;
         }
         fields += 1;
+        if let Some(colon) = field.iter().position(|&b| b == b':') {
+            let name = field[..colon].trim_ascii();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                lenient_lengths.extend(tolerant_length(&field[colon + 1..]));
+            }
+        }
         match parse_field(field) {
             Field::Ok { name, value } => {
                 has_host |= name.eq_ignore_ascii_case(b"host");
@@ -520,6 +553,9 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     if bad_length {
         field_problem.get_or_insert(Kind::MalformedHeader);
     }
+    if field_problem.is_some() {
+        facts.awaited_body = lenient_lengths.into_iter().max().filter(|&n| n > body_len);
+    }
     facts.large_body = declared.is_some_and(|n| n > LARGE_BODY);
     if declared.is_some_and(|n| n > body_len) && !facts.large_body {
         // The body never fully arrives: the client half-closes.
@@ -539,6 +575,7 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     facts.head_request = line.method == b"HEAD";
     facts.may_be_slow = line.slow;
     facts.bad_target = line.bad_target;
+    facts.unsupported_version = line.version.is_some_and(|(major, _)| major != 1);
     facts.missing_host = line.version == Some((1, 1)) && !has_host;
     let route = line.route;
     facts.tolerated_as = Some(route);
@@ -561,6 +598,20 @@ fn analyze_head(bytes: &[u8]) -> Facts {
         facts.head_len = facts.head_len.max(LARGE_HEAD + 1);
     }
     facts
+}
+
+/// What a lenient parser may make of a `Content-Length` value: whitespace (CR included)
+/// trimmed, then the leading digits (`atoi`), which also reads a list `40, 40` as 40.
+fn tolerant_length(value: &[u8]) -> Option<u64> {
+    let start = value.iter().position(|&b| !is_whitespace(b))?;
+    let digits = value[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    std::str::from_utf8(&value[start..start + digits])
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// Splits on LF; a CR before the LF is dropped, and a line without one is a bare LF.
@@ -930,6 +981,75 @@ mod tests {
         }
     }
 
+    /// Regression: the book's server reads `GET / HTTP/1.1` then the end of the stream as
+    /// a request line and answers 200; the kit called that a failure.
+    #[test]
+    fn a_request_line_ended_by_the_half_close_may_get_its_route() {
+        for (bytes, route) in [
+            (&b"GET / HTTP/1.1"[..], S(200)),
+            (b"GET /nope HTTP/1.1", S(404)),
+            (b"\r\nGET / HTTP/1.1", S(200)),
+        ] {
+            let e = Expectation::new(kind(bytes), &analyze(bytes));
+            assert_eq!(e.kind, Kind::Incomplete);
+            assert!(e.non_strict.contains(&route), "{e:?}");
+        }
+        for cut in [
+            &b"GET / HTTP/1."[..],
+            b"GET / HTTP/1.1\r",
+            b"G@T / HTTP/1.1",
+        ] {
+            assert!(!Expectation::new(kind(cut), &analyze(cut)).allows(S(200)));
+        }
+    }
+
+    /// Regression: a server with a 16 KiB head buffer answered 431 to an unfinished head of
+    /// exactly 16 KiB, and the kit called that a failure.
+    #[test]
+    fn a_full_buffer_may_be_refused_at_the_limit() {
+        let line = [b"GET /".as_slice(), &vec![b'a'; LONG_REQUEST_LINE - 5]].concat();
+        assert!(
+            Expectation::new(kind(&line), &analyze(&line))
+                .strict
+                .contains(&S(414))
+        );
+        let shorter = &line[..LONG_REQUEST_LINE - 1];
+        assert!(!Expectation::new(kind(shorter), &analyze(shorter)).allows(S(414)));
+        let head = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &vec![b'a'; LARGE_HEAD]].concat();
+        let head = &head[..LARGE_HEAD];
+        assert!(
+            Expectation::new(kind(head), &analyze(head))
+                .strict
+                .contains(&S(431))
+        );
+        let shorter = &head[..LARGE_HEAD - 1];
+        assert!(!Expectation::new(kind(shorter), &analyze(shorter)).allows(S(431)));
+    }
+
+    /// Regression: a server that read `Content-Length: 40\r` as 40 waited for a body the
+    /// client never finished, and the kit, which neither half-closed nor allowed a close,
+    /// called the wait a failure.
+    #[test]
+    fn a_malformed_length_that_a_lenient_server_may_wait_on_is_half_closed() {
+        let short = b"HEAD / HTTP/1.1\r\nContent-Length: 40\r\r\n\r\nabc";
+        let facts = analyze(short);
+        assert_eq!(facts.kind, Kind::MalformedHeader);
+        assert_eq!(facts.awaited_body, Some(40));
+        let e = Expectation::new(facts.kind, &facts);
+        assert_eq!(e.strict, [S(400)]);
+        assert!(e.allows(CLOSE) && e.allows(S(408)) && !e.allows(S(413)));
+        for enough in [
+            &b"GET / HTTP/1.1\r\nContent-Length: 3\r\r\n\r\nabc"[..],
+            b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+        ] {
+            let facts = analyze(enough);
+            assert_eq!(facts.awaited_body, None);
+            assert!(!Expectation::new(facts.kind, &facts).allows(CLOSE));
+        }
+        let huge = b"GET / HTTP/1.1\r\nContent-Length: 9999999, 9999999\r\n\r\n";
+        assert!(Expectation::new(kind(huge), &analyze(huge)).allows(S(413)));
+    }
+
     #[test]
     fn tolerant_rows_allow_what_a_tolerant_server_answers() {
         let ws = b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1008,6 +1128,20 @@ mod tests {
         );
         assert_eq!(e.kind, Kind::UnsupportedVersion);
         assert_eq!(e.strict, [S(400), S(505)]);
+        // A defect and an unsupported version: 505 from a server that checks it first.
+        for (request, defect) in [
+            (&b"G@T / HTTP/2.0\r\n\r\n"[..], Kind::Malformed),
+            (b"GET / HTTP/3.0\r\nNo Colon\r\n\r\n", Kind::MalformedHeader),
+        ] {
+            let e = Expectation::new(kind(request), &analyze(request));
+            assert_eq!(e.kind, defect);
+            assert_eq!(e.strict, [S(400), S(505)]);
+        }
+        let e = Expectation::new(
+            kind(b"G@T / HTTP/1.1\r\n\r\n"),
+            &analyze(b"G@T / HTTP/1.1\r\n\r\n"),
+        );
+        assert!(!e.allows(S(505)));
         // Too many fields before the head is complete: 431 is as good as 400.
         let many = format!(
             "GET /x HTTP/1.1\r\n{}",

@@ -122,9 +122,12 @@ impl fmt::Debug for Input {
 }
 
 /// Whether the client must half-close after sending: the head is incomplete (or nothing
-/// is sent), or lines end with a bare LF, which a server may not take as a line end.
+/// is sent), lines end with a bare LF, which a server may not take as a line end, or a
+/// lenient server may read a malformed `Content-Length` as a body still to come.
 pub fn needs_half_close(facts: &Facts) -> bool {
-    matches!(facts.kind, Kind::Incomplete | Kind::Empty | Kind::BareLf) || facts.bare_lf
+    matches!(facts.kind, Kind::Incomplete | Kind::Empty | Kind::BareLf)
+        || facts.bare_lf
+        || facts.awaited_body.is_some()
 }
 
 /// Whether an input may be sent at all: never the slow route, and nothing a correct
