@@ -228,18 +228,22 @@ fn a_correct_book_style_server_passes_every_concurrency_check() {
     assert_eq!(report.checks.len(), 5);
 }
 
+/// The checks that judge how a server serves (not its capacity), with K = 4, logged.
+fn serving_checks(command: &str) -> Report {
+    let report = run(Check::server(command).settings(settings(Some(4))).only(&[
+        SLEEP_IS_SLOW,
+        SLOW_DOES_NOT_DELAY_FAST,
+        SLOW_REQUESTS_OVERLAP,
+        IDLE_CLIENT_DOES_NOT_DELAY_FAST,
+    ]));
+    log(&report);
+    report
+}
+
 #[test]
 fn a_server_that_awaits_each_connection_fails_fast_overlap_and_idle() {
     let _cpu = shared();
-    let report = run(Check::server(&broken("sequential", "300ms"))
-        .settings(settings(Some(4)))
-        .only(&[
-            SLEEP_IS_SLOW,
-            SLOW_DOES_NOT_DELAY_FAST,
-            SLOW_REQUESTS_OVERLAP,
-            IDLE_CLIENT_DOES_NOT_DELAY_FAST,
-        ]));
-    log(&report);
+    let report = serving_checks(&broken("sequential", "300ms"));
     assert_verdict(&report, SLEEP_IS_SLOW, Verdict::Pass, None);
     // A silent connection holds the accept loop: no fast request gets through.
     assert_verdict(
@@ -271,6 +275,22 @@ fn a_server_that_awaits_each_connection_fails_fast_overlap_and_idle() {
             .contains("5 of 5 fast GET / requests missed the 50 ms budget"),
         "{}",
         fast.detail
+    );
+}
+
+#[test]
+fn a_server_that_reads_in_the_accept_loop_fails_only_the_idle_client_check() {
+    let _cpu = shared();
+    let report = serving_checks(&broken("read-in-accept-loop", "300ms"));
+    // Every request sends its bytes at once, so only a silent client exposes the flaw.
+    assert_verdict(&report, SLEEP_IS_SLOW, Verdict::Pass, None);
+    assert_verdict(&report, SLOW_DOES_NOT_DELAY_FAST, Verdict::Pass, None);
+    assert_verdict(&report, SLOW_REQUESTS_OVERLAP, Verdict::Pass, None);
+    assert_verdict(
+        &report,
+        IDLE_CLIENT_DOES_NOT_DELAY_FAST,
+        Verdict::Fail,
+        Some("fast-request-delayed"),
     );
 }
 

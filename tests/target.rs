@@ -286,6 +286,17 @@ fn the_bundled_server_restarts_and_reports_how_it_ended() {
     target.restart().unwrap();
     let pid = target.pid().unwrap();
     assert_ne!(pid, first_pid);
+    // The output of a process is told apart from the one it replaced.
+    let listening = |lines: Vec<String>| {
+        lines
+            .into_iter()
+            .filter(|l| l.contains("listening on"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listening(target.output_tail()).len(), 2);
+    let own = listening(target.process_output_tail(100));
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert!(own[0].contains(&target.addr().to_string()), "{own:?}");
     assert_group_gone(first_pid);
     assert!(raw::answers_get_root(target.addr(), IO_TIMEOUT));
     assert_eq!(target.exit_description(), None);

@@ -108,6 +108,8 @@ enum Flaw {
     ResetOnBody,
     /// Handles one connection at a time: accepts the next only when the last is done
     Sequential,
+    /// Waits in the accept loop for the request's first bytes, then spawns the rest
+    ReadInAcceptLoop,
     /// A fixed pool of 2 worker threads with blocking I/O (the book's ThreadPool)
     #[value(name = "pool-2")]
     Pool2,
@@ -335,6 +337,13 @@ async fn serve(listener: TcpListener, config: Config) {
         if config.flaw == Flaw::Sequential {
             // Imitates the code the book warns about: awaiting the handler in the accept loop.
             let _ = handle(stream, config).await;
+        } else if config.flaw == Flaw::ReadInAcceptLoop {
+            // Imitates reading the request before spawning its handler: slow requests still
+            // overlap, but a client that sends nothing holds up every client after it.
+            let _ = io::timeout(READ_TIMEOUT, stream.peek(&mut [0; 1])).await;
+            task::spawn(async move {
+                let _ = handle(stream, config).await;
+            });
         } else {
             task::spawn(async move {
                 let _ = handle(stream, config).await;

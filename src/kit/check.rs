@@ -104,10 +104,10 @@ impl Context<'_> {
     /// happened (exit status and its last output lines) for the check that killed it.
     pub fn revive(&mut self) -> Option<String> {
         let death = self.target.exit_description()?;
-        let tail = self.target.output_tail();
+        // Only the dead process's own lines: an earlier run's would blame the wrong input.
+        let last = self.target.process_output_tail(10);
         let mut text = format!("the server {death}");
-        if !tail.is_empty() {
-            let last: Vec<_> = tail.iter().rev().take(10).rev().cloned().collect();
+        if !last.is_empty() {
             text.push_str(&format!("; its last output:\n{}", last.join("\n")));
         }
         if self.target.restartable() {

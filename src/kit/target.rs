@@ -219,6 +219,13 @@ impl Target {
         lock(&self.output).lines.iter().cloned().collect()
     }
 
+    /// At most `n` of the last lines printed by the current process (not by those it
+    /// replaced on a restart), oldest first.
+    pub fn process_output_tail(&self, n: usize) -> Vec<String> {
+        let since = self.process.as_ref().map_or(0, |p| p.first_line);
+        lock(&self.output).tail_since(since, n)
+    }
+
     /// Stops the server: SIGTERM to its process group, then SIGKILL after a grace period.
     /// Does nothing the second time, or for a target the kit did not start.
     pub fn stop(&mut self) {
@@ -449,10 +456,11 @@ impl OutputReader {
             if mentions_addr_in_use(&line) {
                 self.addr_in_use.store(true, Ordering::Relaxed);
             }
-            if let Some(first) = self.first_line.take() {
-                let _ = first.send(line.clone());
-            }
+            // Kept before it is announced: whoever waits for the first line finds it kept.
             lock(&self.output).push(format!("{}{line}", self.prefix));
+            if let Some(first) = self.first_line.take() {
+                let _ = first.send(line);
+            }
         }
         let _ = self.done.send(());
     }
