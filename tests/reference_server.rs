@@ -92,7 +92,7 @@ fn sleep_answers_the_hello_page_after_the_sleep() {
     );
 }
 
-fn assert_slow_does_not_delay_fast(flags: &[&str]) {
+fn assert_slow_does_not_delay_fast(flags: &[&str]) -> ServerProcess {
     let server = ServerProcess::reference(&[&["--sleep", "5s"], flags].concat());
     let mut slow = connect(server.addr);
     slow.write_all(b"GET /sleep HTTP/1.1\r\n\r\n").unwrap();
@@ -108,6 +108,7 @@ fn assert_slow_does_not_delay_fast(flags: &[&str]) {
         "slow answer already came"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+    server
 }
 
 #[test]
@@ -115,10 +116,22 @@ fn a_slow_request_does_not_delay_a_fast_one() {
     assert_slow_does_not_delay_fast(&[]);
 }
 
+/// The executor's threads, by the name async-std gives them (cut to 15 bytes by Linux).
+fn executor_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "async-std/runti")
+        .count()
+}
+
 /// The book's point: concurrency comes from tasks, not threads.
 #[test]
 fn a_slow_request_does_not_delay_a_fast_one_on_a_single_thread() {
-    assert_slow_does_not_delay_fast(&["--threads", "1"]);
+    let server = assert_slow_does_not_delay_fast(&["--threads", "1"]);
+    assert_eq!(executor_threads(server.pid()), 1);
+    let three = ServerProcess::reference(&["--threads", "3"]);
+    assert_eq!(executor_threads(three.pid()), 3);
 }
 
 #[test]
@@ -273,8 +286,10 @@ fn writes_after_the_response(flags: &[&str], request: &[u8]) -> std::io::Result<
     stream.write_all(request).unwrap();
     let response = read_to_close(&mut stream).expect("the response, then a clean end");
     assert_eq!(status_of(&response), 200);
+    // The staged close drains for a second after the response: "late" must arrive before
+    // that (a client stalled for a second here would see the reset of a closed socket).
     stream.write_all(b"late").unwrap();
-    // Until the reset arrives, if one comes; well within the server's drain time.
+    // Until the reset arrives, if one comes.
     let deadline = Instant::now() + Duration::from_millis(500);
     while Instant::now() < deadline {
         if let Some(error) = stream.take_error().unwrap() {
@@ -300,6 +315,34 @@ fn lingering_close_auto_closes_at_once_after_an_exact_request() {
         matches!(kind, ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
         "{kind:?}"
     );
+}
+
+/// The body arrives in several reads (the server reads 512 bytes at a time at first) and
+/// the last one takes the 4 bytes beyond it too, leaving nothing in the socket: only the
+/// server's count of what it read can tell it to drain.
+#[test]
+fn lingering_close_auto_drains_when_bytes_follow_a_body_read_in_pieces() {
+    let mut request = b"GET / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n".to_vec();
+    request.extend([b'x'; 2000]);
+    request.extend(b"more");
+    let written = writes_after_the_response(&["--lingering-close", "auto"], &request);
+    assert_eq!(written.map_err(|e| e.kind()), Ok(()));
+}
+
+/// Bytes sent while the server sleeps are unread when it answers: it must see them
+/// waiting in the socket and drain instead of closing at once.
+#[test]
+fn lingering_close_auto_drains_bytes_sent_during_the_sleep() {
+    let server = ServerProcess::reference(&["--lingering-close", "auto", "--sleep", "1s"]);
+    let mut stream = connect(server.addr);
+    stream.write_all(b"GET /sleep HTTP/1.1\r\n\r\n").unwrap();
+    // Not a synchronisation: the pause only places the bytes after the request is read.
+    // On a machine too slow for that they arrive with the request, which is drained too.
+    std::thread::sleep(Duration::from_millis(200));
+    stream.write_all(b"more").unwrap();
+    let response = read_to_close(&mut stream).expect("the response, then a clean end");
+    assert_eq!(status_of(&response), 200);
+    assert!(stream.take_error().unwrap().is_none(), "reset");
 }
 
 #[test]

@@ -34,7 +34,7 @@ run:  every server on a free port; GET / throughput with wrk and with the own cl
       resident memory; one markdown table on stdout, progress on stderr. --rounds 0 skips
       the throughput part, --scale 0 the slow and idle part. --threads sizes the load
       client, --server-threads every server alike (executor threads of hello-server and the
-      tokio peer, nginx's worker processes; 0 is each one's default, one per CPU core).
+      tokio peer, nginx's worker processes; 0 is one per CPU core for each, nginx's `auto`).
 load: one connection per request, read to EOF; requests/s, latency p50/p99.
 hold: opens COUNT slow (GET /sleep) or idle connections, sends fast GET / requests every 1 ms
       while they are held (until ENDS-AFTER - 0.5 s at most), then reports how they ended;

@@ -56,6 +56,9 @@ impl Server {
         let mut command = Command::new(program);
         command
             .args(args)
+            // The servers are sized by their flags (`--threads`), not by the caller's shell.
+            .env_remove("ASYNC_STD_THREAD_COUNT")
+            .env_remove("TOKIO_WORKER_THREADS")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);

@@ -9,10 +9,11 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A request line this long or longer may get 414 (RFC 9112 section 3 suggests a limit of
-/// at least 8000): a server whose 8 KiB buffer fills before the line ends cannot tell.
+/// A request line that does not fit in this many bytes with its line end may get 414 (RFC
+/// 9112 section 3 suggests a limit of at least 8000): a server whose 8 KiB buffer fills
+/// before it sees the line end cannot tell how long the line is.
 pub const LONG_REQUEST_LINE: usize = 8 * 1024;
-/// A head this long or longer may get 431, for the same reason.
+/// A head that does not fit in this many bytes may get 431, for the same reason.
 pub const LARGE_HEAD: usize = 16 * 1024;
 /// More header fields than this may get 431.
 pub const MANY_HEADERS: usize = 100;
@@ -279,9 +280,15 @@ pub struct Facts {
     pub leading_empty_lines: bool,
     /// A line ended by a bare LF.
     pub bare_lf: bool,
-    /// Length of the (possibly incomplete) request line, and of the head so far.
+    /// Length of the (possibly incomplete) request line, without its line end.
     pub request_line_len: usize,
+    /// Length of the head with its final empty line; for a head not complete yet, one
+    /// more than was sent (what a server must hold to know it does not end there).
     pub head_len: usize,
+    /// How many bytes a server must hold to see where the request line ends: the line and
+    /// its line end, or, for a line not ended yet, one more than was sent. A server with a
+    /// buffer of the limit's size that fills before it sees the end may refuse (414).
+    pub request_line_span: usize,
     pub transfer_encoding: bool,
     pub large_body: bool,
     /// The target is in neither origin nor absolute form: a server may answer 400 before
@@ -333,10 +340,10 @@ impl Expectation {
             strict.push(S(400));
             non_strict.extend([S(404), S(408), CLOSE]);
         }
-        if facts.request_line_len >= LONG_REQUEST_LINE {
+        if facts.request_line_span > LONG_REQUEST_LINE {
             strict.push(S(414));
         }
-        if facts.head_len >= LARGE_HEAD {
+        if facts.head_len > LARGE_HEAD {
             strict.push(S(431));
         }
         if facts.transfer_encoding {
@@ -418,6 +425,7 @@ impl Facts {
             bare_lf: false,
             request_line_len: 0,
             head_len: 0,
+            request_line_span: 0,
             transfer_encoding: false,
             large_body: false,
             bad_target: false,
@@ -472,7 +480,8 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     };
     let Some(request_line) = lines.next() else {
         facts.request_line_len = bytes.len() - start;
-        facts.head_len = bytes.len();
+        facts.request_line_span = facts.request_line_len + 1;
+        facts.head_len = bytes.len() + 1;
         facts.may_be_slow = partial_may_be_slow(&bytes[start..]);
         // The client half-closed after it: a server reading lines (the book's
         // `BufRead::lines`) takes the end of the stream for the end of the line.
@@ -482,6 +491,7 @@ fn analyze_head(bytes: &[u8]) -> Facts {
         return facts;
     };
     facts.request_line_len = request_line.len();
+    facts.request_line_span = lines.pos - start;
     let line = parse_request_line(request_line);
 
     // Field lines, up to the empty line that ends the head.
@@ -500,8 +510,12 @@ fn analyze_head(bytes: &[u8]) -> Facts {
         fields += 1;
         if let Some(colon) = field.iter().position(|&b| b == b':') {
             let name = field[..colon].trim_ascii();
-            if name.eq_ignore_ascii_case(b"content-length") {
-                lenient_lengths.extend(tolerant_length(&field[colon + 1..]));
+            let value = &field[colon + 1..];
+            let valid = matches!(parse_field(field), Field::Ok { .. });
+            if name.eq_ignore_ascii_case(b"content-length")
+                && !(valid && strict_length(value).is_some())
+            {
+                lenient_lengths.extend(tolerant_length(value));
             }
         }
         match parse_field(field) {
@@ -522,7 +536,8 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     facts.bare_lf = lines.bare_lf;
     facts.head_len = lines.pos;
     if !complete {
-        facts.head_len = bytes.len();
+        // A server must hold one byte more to know the head does not end here.
+        facts.head_len = bytes.len() + 1;
         if fields > MANY_HEADERS {
             // A server may refuse a head that already has too many fields (431).
             facts.head_len = facts.head_len.max(LARGE_HEAD + 1);
@@ -541,11 +556,7 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     let mut bad_length = false;
     let mut declared = None;
     for value in &content_lengths {
-        match std::str::from_utf8(value)
-            .ok()
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse::<u64>().ok())
-        {
+        match strict_length(value) {
             Some(n) if declared.is_none_or(|d| d == n) => declared = Some(n),
             _ => bad_length = true,
         }
@@ -600,18 +611,25 @@ fn analyze_head(bytes: &[u8]) -> Facts {
     facts
 }
 
-/// What a lenient parser may make of a `Content-Length` value: whitespace (CR included)
-/// trimmed, then the leading digits (`atoi`), which also reads a list `40, 40` as 40.
+/// The length a `Content-Length` value gives when it is valid: digits only, around them
+/// only optional whitespace.
+fn strict_length(value: &[u8]) -> Option<u64> {
+    let value = value.trim_ascii();
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// What a lenient parser may make of a `Content-Length` value: whitespace trimmed (CR and
+/// Unicode spaces included, as `str::trim` does), an optional `+` (as `u64::from_str`
+/// accepts), then the leading digits (`atoi`), which also reads a list `40, 40` as 40.
 fn tolerant_length(value: &[u8]) -> Option<u64> {
-    let start = value.iter().position(|&b| !is_whitespace(b))?;
-    let digits = value[start..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    std::str::from_utf8(&value[start..start + digits])
-        .ok()?
-        .parse()
-        .ok()
+    let text = String::from_utf8_lossy(value);
+    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\x0b' || c == '\x0c');
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    text[..digits].parse().ok()
 }
 
 /// Splits on LF; a CR before the LF is dropped, and a line without one is a bare LF.
@@ -1015,6 +1033,19 @@ mod tests {
         );
         let shorter = &line[..LONG_REQUEST_LINE - 1];
         assert!(!Expectation::new(kind(shorter), &analyze(shorter)).allows(S(414)));
+        // A complete line counts with its line end: 8191 characters and CRLF do not fit.
+        let complete = |len: usize| {
+            let target = "a".repeat(len - "GET / HTTP/1.1".len());
+            format!("GET /{target} HTTP/1.1\r\n\r\n").into_bytes()
+        };
+        let over = complete(LONG_REQUEST_LINE - 1);
+        assert!(
+            Expectation::new(kind(&over), &analyze(&over))
+                .strict
+                .contains(&S(414))
+        );
+        let fits = complete(LONG_REQUEST_LINE - 2);
+        assert!(!Expectation::new(kind(&fits), &analyze(&fits)).allows(S(414)));
         let head = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &vec![b'a'; LARGE_HEAD]].concat();
         let head = &head[..LARGE_HEAD];
         assert!(
@@ -1048,6 +1079,20 @@ mod tests {
         }
         let huge = b"GET / HTTP/1.1\r\nContent-Length: 9999999, 9999999\r\n\r\n";
         assert!(Expectation::new(kind(huge), &analyze(huge)).allows(S(413)));
+        // What Rust's `str::trim` and `u64::from_str` accept (the book's kind of server).
+        for lenient in [&b"+40"[..], b"\xc2\xa040", b"40\x0b"] {
+            let request = [
+                b"GET / HTTP/1.1\r\nContent-Length: ".as_slice(),
+                lenient,
+                b"\r\n\r\nabc",
+            ]
+            .concat();
+            let facts = analyze(&request);
+            assert_eq!(facts.awaited_body, Some(40), "{lenient:?}");
+        }
+        // A valid length is not a lenient reading, even next to another malformed field.
+        let valid = b"GET / HTTP/1.1\r\nContent-Length: 3\r\nNo Colon\r\n\r\nabc";
+        assert_eq!(analyze(valid).awaited_body, None);
     }
 
     #[test]

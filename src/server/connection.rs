@@ -183,13 +183,14 @@ impl Connection {
         }
     }
 
-    /// Writes the response; with `linger`, closes in stages: shut down the write side and
-    /// drain what the client still sends, so its kernel sees a FIN and never a reset that
-    /// could discard the response before it is read. Without, the drop closes at once.
+    /// Writes the response; with `linger`, or when unread bytes are waiting, closes in
+    /// stages: shut down the write side and drain what the client still sends, so its
+    /// kernel sees a FIN and never a reset that could discard the response before it is
+    /// read. Otherwise the drop closes at once.
     async fn answer(&mut self, bytes: &[u8], buf: &mut Vec<u8>, linger: bool) -> io::Result<()> {
         let write_timeout = self.shared.config.read_timeout;
         io::timeout(write_timeout, self.stream.write_all(bytes)).await?;
-        if !linger {
+        if !linger && !self.unread_bytes_waiting() {
             return Ok(());
         }
         self.stream.shutdown(Shutdown::Write)?;
@@ -203,6 +204,19 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+impl Connection {
+    /// Whether bytes the server has not read are waiting in the socket (sent after the
+    /// request, during the sleep or the write): closing now would answer them with a
+    /// reset. One non-blocking peek, without registering for readiness.
+    fn unread_bytes_waiting(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::uninit()];
+        matches!(
+            socket2::SockRef::from(&self.stream).peek(&mut byte),
+            Ok(1..)
+        )
     }
 }
 

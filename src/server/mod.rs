@@ -67,7 +67,7 @@ pub struct Config {
 /// When the server closes a connection in stages (RFC 9112 section 9.6): shut down its
 /// write side, drain what the client still sends, then close. A client still sending when
 /// the server closes outright gets a TCP reset, which can discard the response it has not
-/// read yet; the staged close costs a wait for the client's FIN (about a sixth of the
+/// read yet; the staged close costs a wait for the client's FIN (about a fifth of the
 /// server's CPU time per request in `ci/bench.sh`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LingeringClose {
@@ -75,8 +75,9 @@ pub enum LingeringClose {
     #[default]
     Always,
     /// Only when the client may still be sending (nginx's `lingering_close on`): after an
-    /// error response, or when bytes beyond the request arrived. A request read exactly,
-    /// the common case, is followed by an immediate close.
+    /// error response, or when bytes beyond the request arrived, read or still waiting in
+    /// the socket. A request read exactly, the common case, is followed by an immediate
+    /// close; bytes the client sends after that close get a reset.
     Auto,
 }
 
@@ -163,10 +164,11 @@ pub async fn run(
 }
 
 /// Sizes async-std's executor to `threads` threads. Call it before anything else uses
-/// async-std: the executor is configured once, when first used.
+/// async-std: the first configuration wins, and async-std's own (one thread per core, or
+/// `ASYNC_STD_THREAD_COUNT`) is then ignored.
 pub fn set_executor_threads(threads: usize) -> Result<(), String> {
-    // async-std reads this variable when it starts its executor, and it would win over
-    // the configuration below: refuse two answers to one question.
+    // The configuration below keeps async-std's variable, which wins over its thread
+    // count: refuse two answers to one question rather than ignore either.
     if let Some(value) = std::env::var_os(EXECUTOR_THREADS_VARIABLE) {
         return Err(format!(
             "--threads {threads} and {EXECUTOR_THREADS_VARIABLE}={} both set: choose one",

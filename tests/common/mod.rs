@@ -27,11 +27,15 @@ impl ServerProcess {
         Self::spawn(command)
     }
 
-    /// The reference server on a free port, quiet, with extra arguments.
+    /// The reference server on a free port, quiet, with extra arguments. Without the
+    /// developer's `ASYNC_STD_THREAD_COUNT`, which `--threads` refuses to second-guess.
     pub fn reference(args: &[&str]) -> Self {
-        let mut all = vec!["--bind", "127.0.0.1:0", "--quiet"];
-        all.extend_from_slice(args);
-        Self::start("hello-server", &all)
+        let mut command = Command::cargo_bin("hello-server").expect("binary built by cargo");
+        command
+            .args(["--bind", "127.0.0.1:0", "--quiet"])
+            .args(args)
+            .env_remove("ASYNC_STD_THREAD_COUNT");
+        Self::spawn(command)
     }
 
     pub fn spawn(mut command: Command) -> Self {

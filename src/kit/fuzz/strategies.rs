@@ -11,7 +11,9 @@
 //!
 //! Inputs a correct server may legitimately wait on are never produced: no
 //! `Transfer-Encoding`, no `Expect`, no body announced over the 1 MiB limit, and the
-//! grammar-aware generator's `Content-Length` always matches its body.
+//! grammar-aware generator's `Content-Length` always matches its body. Mutations may
+//! still make a malformed `Content-Length` that a lenient server reads as a longer body
+//! (`40\r`): those inputs are half-closed too, so that such a server stops waiting.
 
 use crate::kit::escape::escape_truncated;
 use crate::kit::expect::{Facts, Kind, analyze};
