@@ -428,3 +428,76 @@ fn a_killed_kit_leaves_no_server_behind() {
         "server {server_pid} outlived the kit"
     );
 }
+
+/// Every flaw of `broken-server` that a fixture can expose, with the check and the rule
+/// that catch it (the concurrency flaws and `panic-on-non-utf8` have their own tests in
+/// `tests/concurrency.rs` and `tests/fuzz.rs`). The non-strict ones are legal but fragile:
+/// they pass by default and fail `--strict`.
+#[test]
+fn every_flaw_is_caught_by_its_check_and_rule() {
+    use unblocked::kit::report::Verdict::{self, Fail, NonStrict};
+    let cases: &[(&str, &str, Verdict, &str)] = &[
+        (
+            "wrong-content-length",
+            "get-root",
+            Fail,
+            "wrong-content-length",
+        ),
+        ("not-found-as-ok", "get-nope", Fail, "status-not-allowed"),
+        ("ok-to-everything", "get-nope", Fail, "status-not-allowed"),
+        (
+            "lowercase-get",
+            "lowercase-get-root",
+            Fail,
+            "status-not-allowed",
+        ),
+        (
+            "silent-on-garbage",
+            "double-space-after-method",
+            Fail,
+            "no-response",
+        ),
+        (
+            "hang-on-garbage",
+            "lowercase-get-root",
+            Fail,
+            "no-response-in-time",
+        ),
+        // The kit's first request (learning the pages) was its one answer.
+        ("exit-after-first", "get-root", Fail, "server-died"),
+        (
+            "no-content-length",
+            "get-root",
+            NonStrict,
+            "missing-content-length",
+        ),
+        (
+            "reset-on-body",
+            "post-root-body",
+            NonStrict,
+            "reset-after-response",
+        ),
+    ];
+    for &(flaw, case, verdict, rule) in cases {
+        let id = format!("fixtures.{case}");
+        for strict in [false, true] {
+            let report = Check::server(&broken(flaw))
+                .only(&[id.as_str()])
+                .strict(strict)
+                .run()
+                .expect("the server starts");
+            let check = report.check(&id).expect("the check ran");
+            assert_eq!(
+                (check.verdict, check.rule.as_deref()),
+                (verdict, Some(rule)),
+                "--flaw {flaw}: {}",
+                check.detail
+            );
+            assert_eq!(
+                report.conforming(),
+                verdict == NonStrict && !strict,
+                "--flaw {flaw}, strict {strict}"
+            );
+        }
+    }
+}

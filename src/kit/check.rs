@@ -20,6 +20,13 @@ use crate::pages::Pages;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// After a check whose connection was refused or reset before any answer, how long the kit
+/// waits to see whether the server process is exiting, so that the death is blamed on
+/// that check (`server-died`) rather than found one check later. A live server costs it.
+const EXIT_WAIT: Duration = Duration::from_millis(300);
+/// How often the process is polled meanwhile.
+const EXIT_POLL: Duration = Duration::from_millis(10);
+
 /// Everything that tunes a run; `Default` is the command line's defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -103,7 +110,20 @@ impl Context<'_> {
     /// If the server process died, restarts it when the target allows, and returns what
     /// happened (exit status and its last output lines) for the check that killed it.
     pub fn revive(&mut self) -> Option<String> {
-        let death = self.target.exit_description()?;
+        self.revive_within(Duration::ZERO)
+    }
+
+    /// [`Self::revive`], waiting up to `wait` for a process that is exiting to be gone:
+    /// a refused or reset connection is often the first sign of a death not yet reaped.
+    pub fn revive_within(&mut self, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        let death = loop {
+            match self.target.exit_description() {
+                Some(death) => break death,
+                None if Instant::now() >= deadline || !self.target.restartable() => return None,
+                None => std::thread::sleep(EXIT_POLL),
+            }
+        };
         // Only the dead process's own lines: an earlier run's would blame the wrong input.
         let last = self.target.process_output_tail(10);
         let mut text = format!("the server {death}");
@@ -258,7 +278,17 @@ impl Check {
                 "fuzz" => fuzz::run(&mut context, info),
                 _ => concurrency::run(&mut context, info),
             };
-            if let Some(death) = context.revive() {
+            // A connection refused or reset before any answer: maybe the server is dying.
+            let suspicious = matches!(
+                result.rule.as_deref(),
+                Some("no-response" | "reset-before-response")
+            );
+            let wait = if suspicious {
+                EXIT_WAIT
+            } else {
+                Duration::ZERO
+            };
+            if let Some(death) = context.revive_within(wait) {
                 result.verdict = Verdict::Fail;
                 result.rule = Some("server-died".into());
                 result.detail = if result.detail.is_empty() {
