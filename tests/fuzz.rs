@@ -377,3 +377,34 @@ fn fuzz_speed_against_the_reference_server() {
     );
     report.assert_conforming();
 }
+
+/// Regression: against a server that never answers garbage, even after the client's
+/// half-close, every such case was retried with the full timeout: the bytes family took
+/// 133 s for 30 cases. Once the server is seen to ignore a half-close, later cases like it
+/// are judged at the case deadline. (This seed reaches its first failure after 30 cases.)
+#[test]
+fn a_server_that_ignores_half_closes_is_given_the_full_timeout_once() {
+    let settings = Settings {
+        only: vec!["fuzz.bytes".into()],
+        fuzz: FuzzSettings {
+            cases: 0,
+            seed: Some(4024619331737106843),
+            save_failures: None,
+        },
+        ..Settings::default()
+    };
+    let report = Check::server(&broken("hang-on-garbage"))
+        .settings(settings)
+        .run()
+        .expect("the server starts");
+    let check = report.check("fuzz.bytes").unwrap();
+    assert_eq!(check.verdict, Verdict::Fail, "{}", render(&report));
+    let cases = check.data["cases"].as_u64().unwrap();
+    let retries = check.data["retries"].as_u64().unwrap();
+    assert!(
+        cases >= 10,
+        "{cases} cases: the seed no longer exercises the shortcut"
+    );
+    // One retry confirms the server ignores half-closes, one confirms the failure.
+    assert!(retries <= 2, "{retries} retries in {cases} cases");
+}

@@ -84,6 +84,8 @@ pub const KEEP_ALIVE_LINGER: Duration = Duration::from_millis(5);
 pub const MAX_SHRINK_TIME: Duration = Duration::from_secs(10);
 /// ...or after this many steps (`max_shrink_iters`).
 pub const MAX_SHRINK_ITERS: u32 = 2048;
+/// The verifier's rule for a server that neither answers nor closes after a half-close.
+const IGNORES_HALF_CLOSE: &str = "ignores-half-close";
 /// How long a server that stopped answering gets to be seen as exited.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
@@ -300,6 +302,10 @@ pub struct Deadline {
     pub linger: Duration,
     /// Whether the server left the connection of a `GET /` open after answering.
     pub keeps_alive: bool,
+    /// The server was seen to ignore a half-close for the full timeout (`ignores-half-close`,
+    /// non-strict): later cases that time out the same way are judged at the case deadline
+    /// instead of being retried, or a server that hangs on garbage costs minutes.
+    pub ignores_half_close: bool,
 }
 
 impl Deadline {
@@ -327,6 +333,7 @@ impl Deadline {
                 linger
             },
             keeps_alive,
+            ignores_half_close: false,
         }
     }
 
@@ -442,7 +449,9 @@ pub fn check_input(
     let facts = input.facts();
     let expectation = Expectation::new(facts.kind, &facts);
     let first = exchange(addr, input, &expectation, deadline, deadline.case, pages);
-    if retry && first.timed_out() && deadline.case < deadline.full {
+    let known_to_ignore =
+        deadline.ignores_half_close && first.judgement.rule == Some(IGNORES_HALF_CLOSE);
+    if retry && first.timed_out() && deadline.case < deadline.full && !known_to_ignore {
         let mut second = exchange(addr, input, &expectation, deadline, deadline.full, pages);
         second.retried = true;
         return second;
@@ -549,6 +558,9 @@ impl FamilyRun<'_> {
             !shrinking,
         );
         self.retries += u32::from(checked.retried);
+        if checked.retried && checked.judgement.rule == Some(IGNORES_HALF_CLOSE) {
+            self.deadline.ignores_half_close = true;
+        }
         match checked.verdict() {
             Verdict::Fail => {
                 if !shrinking {
