@@ -131,6 +131,14 @@ impl Args {
         }
     }
 
+    /// The required `--addr HOST:PORT`.
+    fn addr(&mut self) -> Result<SocketAddr, String> {
+        self.text("addr")
+            .ok_or("--addr is required")?
+            .parse()
+            .map_err(|e| format!("--addr: {e}"))
+    }
+
     fn duration(&mut self, name: &str, default: Duration) -> Result<Duration, String> {
         match self.text(name) {
             None => Ok(default),
@@ -147,11 +155,7 @@ impl Args {
 }
 
 fn load_command(args: &mut Args) -> Result<(), Failure> {
-    let addr: SocketAddr = args
-        .text("addr")
-        .ok_or("--addr is required")?
-        .parse()
-        .map_err(|e| format!("--addr: {e}"))?;
+    let addr = args.addr()?;
     let path = args.text("path").unwrap_or_else(|| "/".into());
     let connections = args.get("connections", 32)?;
     let threads = args.get("threads", 2)?;
@@ -171,11 +175,7 @@ fn load_command(args: &mut Args) -> Result<(), Failure> {
 }
 
 fn hold_command(args: &mut Args) -> Result<(), Failure> {
-    let addr: SocketAddr = args
-        .text("addr")
-        .ok_or("--addr is required")?
-        .parse()
-        .map_err(|e| format!("--addr: {e}"))?;
+    let addr = args.addr()?;
     let held = match args.text("held").as_deref() {
         Some("slow") => Held::Slow,
         Some("idle") => Held::Idle,

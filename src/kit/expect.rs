@@ -626,7 +626,7 @@ fn strict_length(value: &[u8]) -> Option<u64> {
 /// accepts), then the leading digits (`atoi`), which also reads a list `40, 40` as 40.
 fn tolerant_length(value: &[u8]) -> Option<u64> {
     let text = String::from_utf8_lossy(value);
-    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\x0b' || c == '\x0c');
+    let text = text.trim_start();
     let text = text.strip_prefix('+').unwrap_or(text);
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     text[..digits].parse().ok()
