@@ -1,5 +1,6 @@
 //! The conformance run: which checks exist, which are selected, and running them against a
-//! target. This is also the library entry point for users' own tests:
+//! target, confirming after each one that the server still lives and answers. This is
+//! also the library entry point for users' own tests:
 //!
 //! ```no_run
 //! let report = unblocked::kit::check::Check::server("target/debug/my-server --port {port}")
@@ -8,149 +9,23 @@
 //! report.assert_conforming();
 //! ```
 
-use crate::kit::concurrency::{self, ConcurrencySettings};
-use crate::kit::escape::replay_command;
+use crate::kit::concurrency;
 use crate::kit::fixtures::{self, Case};
-use crate::kit::fuzz::{self, FuzzSettings};
-use crate::kit::judge::judge;
-use crate::kit::raw::{self, Delivery, Timing};
-use crate::kit::report::{CheckResult, Evidence, Report, Verdict};
-use crate::kit::target::{SetupError, Target, TargetOptions, TargetSpec};
+use crate::kit::fuzz;
+use crate::kit::learn;
+use crate::kit::raw::{self, Probe};
+use crate::kit::report::{CheckResult, Report, Verdict};
+use crate::kit::target::{SetupError, Target, TargetSpec};
 use crate::pages::Pages;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// After a check whose connection was refused or reset before any answer, how long the kit
-/// waits to see whether the server process is exiting, so that the death is blamed on
-/// that check (`server-died`) rather than found one check later. A live server costs it.
-const EXIT_WAIT: Duration = Duration::from_millis(300);
-/// How often the process is polled meanwhile.
-const EXIT_POLL: Duration = Duration::from_millis(10);
+pub use crate::kit::context::{Calibration, CheckInfo, Context, Progress, Silent};
+pub use crate::kit::settings::{ConcurrencySettings, FuzzSettings, Settings};
 
-/// Everything that tunes a run; `Default` is the command line's defaults.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `--strict`: non-strict verdicts count as failures.
-    pub strict: bool,
-    /// Time allowed for a complete response (the slow route excepted).
-    pub timeout: Duration,
-    /// Time allowed for a response that may come from the slow route.
-    pub slow_timeout: Duration,
-    /// Compare bodies with `DIR/hello.html` and `DIR/404.html`.
-    pub pages_dir: Option<PathBuf>,
-    /// Extra fixture cases.
-    pub cases_dir: Option<PathBuf>,
-    /// Run only these groups or ids (all when empty).
-    pub only: Vec<String>,
-    /// Never run these groups or ids.
-    pub skip: Vec<String>,
-    pub target: TargetOptions,
-    pub fuzz: FuzzSettings,
-    pub concurrency: ConcurrencySettings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            strict: false,
-            timeout: Duration::from_secs(5),
-            slow_timeout: Duration::from_secs(30),
-            pages_dir: None,
-            cases_dir: None,
-            only: Vec::new(),
-            skip: Vec::new(),
-            target: TargetOptions::default(),
-            fuzz: FuzzSettings::default(),
-            concurrency: ConcurrencySettings::default(),
-        }
-    }
-}
-
-impl Settings {
-    /// Whether a check is selected by `--only` and `--skip`.
-    pub fn selects(&self, id: &str, group: &str) -> bool {
-        let matches = |pattern: &String| {
-            pattern == id || pattern == group || id.starts_with(&format!("{pattern}."))
-        };
-        (self.only.is_empty() || self.only.iter().any(matches)) && !self.skip.iter().any(matches)
-    }
-}
-
-/// A check that can run: its stable id, group and what it tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckInfo {
-    pub id: String,
-    pub group: &'static str,
-    pub description: String,
-}
-
-/// What a running check may use.
-pub struct Context<'a> {
-    pub target: &'a mut Target,
-    pub settings: &'a Settings,
-    /// The pages bodies are compared with, when known.
-    pub pages: Option<Pages>,
-    /// What the concurrency checks keep across checks (the calibrated sleep S).
-    pub concurrency: concurrency::State,
-}
-
-impl Context<'_> {
-    /// Socket timeouts for one request.
-    pub fn timing(&self, slow: bool) -> Timing {
-        Timing {
-            response: if slow {
-                self.settings.slow_timeout
-            } else {
-                self.settings.timeout
-            },
-            ..Timing::default()
-        }
-    }
-
-    /// If the server process died, restarts it when the target allows, and returns what
-    /// happened (exit status and its last output lines) for the check that killed it.
-    pub fn revive(&mut self) -> Option<String> {
-        self.revive_within(Duration::ZERO)
-    }
-
-    /// [`Self::revive`], waiting up to `wait` for a process that is exiting to be gone:
-    /// a refused or reset connection is often the first sign of a death not yet reaped.
-    pub fn revive_within(&mut self, wait: Duration) -> Option<String> {
-        let deadline = Instant::now() + wait;
-        let death = loop {
-            match self.target.exit_description() {
-                Some(death) => break death,
-                None if Instant::now() >= deadline || !self.target.restartable() => return None,
-                None => std::thread::sleep(EXIT_POLL),
-            }
-        };
-        // Only the dead process's own lines: an earlier run's would blame the wrong input.
-        let last = self.target.process_output_tail(10);
-        let mut text = format!("the server {death}");
-        if !last.is_empty() {
-            text.push_str(&format!("; its last output:\n{}", last.join("\n")));
-        }
-        if self.target.restartable() {
-            match self.target.restart() {
-                Ok(()) => text.push_str("\n(restarted for the next checks)"),
-                Err(e) => text.push_str(&format!("\n(could not restart it: {e})")),
-            }
-        }
-        Some(text)
-    }
-}
-
-/// Called as checks run, e.g. to draw a progress bar.
-pub trait Progress {
-    fn begin(&self, _total: usize) {}
-    fn check_started(&self, _info: &CheckInfo) {}
-    fn check_done(&self, _result: &CheckResult) {}
-    fn end(&self) {}
-}
-
-/// No progress display.
-pub struct Silent;
-impl Progress for Silent {}
+/// After a check whose connection ended without an answer, how long the kit waits to see
+/// whether the server process is exiting, so that a death is blamed on that check rather
+/// than found one check later. A live server costs only the probe.
+pub const EXIT_WAIT: Duration = Duration::from_millis(300);
 
 /// A conformance run against one target.
 #[derive(Debug, Clone)]
@@ -160,7 +35,7 @@ pub struct Check {
 }
 
 impl Check {
-    /// A server command; `{port}` is replaced by the port the kit picks.
+    /// A server command; `{port}` (or `$PORT`) is replaced by the port the kit picks.
     pub fn server(command: &str) -> Self {
         Self::new(TargetSpec::Command(command.to_string()))
     }
@@ -198,6 +73,12 @@ impl Check {
         self
     }
 
+    /// Every check that exists for these settings, before `--only` and `--skip`.
+    pub fn all_checks(&self) -> Result<Vec<CheckInfo>, SetupError> {
+        let cases = self.cases()?;
+        Ok(self.every_check(&cases))
+    }
+
     /// The selected checks, in run order, without running anything.
     pub fn list(&self) -> Result<Vec<CheckInfo>, SetupError> {
         let cases = self.cases()?;
@@ -205,9 +86,7 @@ impl Check {
     }
 
     fn cases(&self) -> Result<Vec<Case>, SetupError> {
-        let setup = |e: fixtures::FixtureError| SetupError {
-            message: e.to_string(),
-        };
+        let setup = |e: fixtures::FixtureError| SetupError::new(e.to_string());
         let bundled = fixtures::bundled().map_err(setup)?;
         Ok(match &self.settings.cases_dir {
             Some(dir) => fixtures::merge(bundled, fixtures::load_dir(dir).map_err(setup)?),
@@ -215,15 +94,16 @@ impl Check {
         })
     }
 
-    fn plan(&self, cases: &[Case]) -> Vec<CheckInfo> {
-        let mut all = vec![plan_learning_info()];
-        all.extend(cases.iter().map(|case| CheckInfo {
-            id: format!("fixtures.{}", case.id),
-            group: "fixtures",
-            description: case.description.clone(),
-        }));
-        all.extend(fuzz::checks(&self.settings.fuzz));
+    fn every_check(&self, cases: &[Case]) -> Vec<CheckInfo> {
+        let mut all = vec![learn::info()];
+        all.extend(cases.iter().map(fixtures::info));
+        all.extend(fuzz::checks());
         all.extend(concurrency::checks(&self.settings.concurrency));
+        all
+    }
+
+    fn plan(&self, cases: &[Case]) -> Vec<CheckInfo> {
+        let mut all = self.every_check(cases);
         all.retain(|info| self.settings.selects(&info.id, info.group));
         all
     }
@@ -238,65 +118,45 @@ impl Check {
         let cases = self.cases()?;
         let plan = self.plan(&cases);
         let given_pages = match (&self.settings.pages_dir, &self.spec) {
-            (Some(dir), _) => Some(Pages::from_dir(dir).map_err(|e| SetupError {
-                message: e.to_string(),
-            })?),
+            (Some(dir), _) => {
+                Some(Pages::from_dir(dir).map_err(|e| SetupError::new(e.to_string()))?)
+            }
             (None, TargetSpec::Bundled { .. }) => Some(Pages::bundled()),
             (None, _) => None,
         };
         let mut target = Target::start(self.spec.clone(), self.settings.target.clone())?;
-        let mut context = Context {
+        let mut ctx = Context {
             target: &mut target,
             settings: &self.settings,
             pages: given_pages.clone(),
-            concurrency: concurrency::State::default(),
+            calibration: Calibration::default(),
+            progress,
         };
-        let pages_selected = plan.iter().any(|c| c.group == "pages");
+        let learning_selected = plan.iter().any(|c| c.group == "pages");
         let bodies_judged = plan
             .iter()
             .any(|c| c.group == "fixtures" || c.group == "fuzz");
-        if context.pages.is_none() && !pages_selected && bodies_judged {
+        if ctx.pages.is_none() && !learning_selected && bodies_judged {
             // Bodies are judged against the pages even when the check that reports on them
             // was not selected.
-            let learning = &plan_learning_info();
-            let _ = learn_pages(&mut context, learning, false);
+            let _ = learn::run(&mut ctx, &learn::info(), false);
         }
         progress.begin(plan.len());
         let mut results = Vec::with_capacity(plan.len());
+        let mut gone: Option<String> = None;
         for info in &plan {
             progress.check_started(info);
             let begun = Instant::now();
-            let mut result = match info.group {
-                "pages" => learn_pages(&mut context, info, given_pages.is_some()),
-                "fixtures" => {
-                    let case = cases
-                        .iter()
-                        .find(|c| info.id == format!("fixtures.{}", c.id))
-                        .expect("planned from these cases");
-                    run_case(&mut context, info, case)
+            let mut result = match &gone {
+                Some(reason) => skipped(info, reason),
+                None => {
+                    let mut result = run_one(&mut ctx, info, &cases, given_pages.is_some());
+                    if let Some(reason) = confirm_alive(&mut ctx, &mut result) {
+                        gone = Some(reason);
+                    }
+                    result
                 }
-                "fuzz" => fuzz::run(&mut context, info),
-                _ => concurrency::run(&mut context, info),
             };
-            // A connection refused or reset before any answer: maybe the server is dying.
-            let suspicious = matches!(
-                result.rule.as_deref(),
-                Some("no-response" | "reset-before-response")
-            );
-            let wait = if suspicious {
-                EXIT_WAIT
-            } else {
-                Duration::ZERO
-            };
-            if let Some(death) = context.revive_within(wait) {
-                result.verdict = Verdict::Fail;
-                result.rule = Some("server-died".into());
-                result.detail = if result.detail.is_empty() {
-                    death
-                } else {
-                    format!("{}\n{death}", result.detail)
-                };
-            }
             result.duration = begun.elapsed();
             progress.check_done(&result);
             results.push(result);
@@ -308,161 +168,99 @@ impl Check {
             checks: results,
             server_output: target.output_tail(),
             duration: started.elapsed(),
+            interrupted: false,
+            notes: target.notes(),
         };
         target.stop();
         Ok(report)
     }
 }
 
-fn plan_learning_info() -> CheckInfo {
-    CheckInfo {
-        id: "pages.learned".into(),
-        group: "pages",
-        description: "GET / answers a hello page and an unknown path a different 404 page; later checks compare bodies with them".into(),
+fn run_one(
+    ctx: &mut Context<'_>,
+    info: &CheckInfo,
+    cases: &[Case],
+    pages_given: bool,
+) -> CheckResult {
+    match info.group {
+        "pages" => learn::run(ctx, info, pages_given),
+        "fixtures" => {
+            let case = cases
+                .iter()
+                .find(|c| info.id == fixtures::check_id(c))
+                .expect("planned from these cases");
+            fixtures::run(ctx, info, case)
+        }
+        "fuzz" => fuzz::run(ctx, info),
+        _ => concurrency::run(ctx, info),
     }
 }
 
-fn new_result(info: &CheckInfo) -> CheckResult {
-    CheckResult::new(info.id.clone(), info.group, info.description.clone())
-}
-
-/// Finds the pages to compare bodies with: given (`--pages`, bundled), or learned from the
-/// target.
-fn learn_pages(ctx: &mut Context<'_>, info: &CheckInfo, given: bool) -> CheckResult {
-    let mut result = new_result(info);
-    let addr = ctx.target.addr();
-    let timing = ctx.timing(false);
-    let fetch = |path: &str| -> Result<(u16, Vec<u8>), String> {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-        let ex = raw::send(addr, &Delivery::whole(request), &timing, false)
-            .map_err(|e| format!("cannot connect: {e}"))?;
-        let complete = ex.complete.ok_or_else(|| {
-            format!(
-                "no complete response to GET {path} ({})",
-                ex.ending.describe()
-            )
-        })?;
-        let head = raw::Response::parse(&ex.received)
-            .ok()
-            .flatten()
-            .ok_or_else(|| format!("no valid response to GET {path}"))?;
-        Ok((head.status, head.body(&ex.received, complete)))
-    };
-    let learned = fetch("/")
-        .and_then(|hello| fetch("/unblocked-no-such-page").map(|missing| (hello, missing)));
-    match learned {
-        Err(e) => {
-            result.verdict = Verdict::Fail;
-            result.rule = Some("no-response".into());
-            result.detail = format!("{e}; bodies will not be compared");
-        }
-        Ok(((hello_status, hello), (missing_status, missing))) => {
-            if given {
-                result.verdict = Verdict::Info;
-                result.detail = format!(
-                    "bodies are compared with the given pages (GET / answered {hello_status} with {} bytes)",
-                    hello.len()
-                );
-            } else if hello_status != 200 || missing_status != 404 {
-                result.verdict = Verdict::Fail;
-                result.rule = Some("status-not-allowed".into());
-                result.detail = format!(
-                    "GET / answered {hello_status} and GET /unblocked-no-such-page answered {missing_status}, not 200 and 404; bodies will not be compared"
-                );
-            } else if hello.is_empty() || hello == missing {
-                result.verdict = Verdict::Fail;
-                result.rule = Some("wrong-page".into());
-                result.detail = "the hello and 404 pages must be non-empty and differ".into();
-            } else {
-                result.detail = format!(
-                    "learned a hello page of {} bytes and a 404 page of {} bytes",
-                    hello.len(),
-                    missing.len()
-                );
-                ctx.pages = Some(Pages {
-                    hello: hello.into(),
-                    not_found: missing.into(),
-                });
-            }
-        }
-    }
+fn skipped(info: &CheckInfo, reason: &str) -> CheckResult {
+    let mut result = info.result();
+    result.verdict = Verdict::Skip;
+    result.detail = reason.to_string();
     result
 }
 
-/// Sends one fixture case and judges the answer.
-fn run_case(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult {
-    let mut result = new_result(info);
-    let addr = ctx.target.addr();
-    let expectation = &case.expectation;
-    let timing = ctx.timing(expectation.slow);
-    let request = case.delivery.bytes();
-    let replay = replay_command(
-        &request,
-        &addr.ip().to_string(),
-        addr.port(),
-        case.delivery.half_close,
+/// Whether a check's connection ended without an answer: the moment a dying server shows.
+fn suspicious(result: &CheckResult) -> bool {
+    let unanswered = result
+        .evidence
+        .as_ref()
+        .is_some_and(|e| e.response.is_none());
+    let rule = matches!(
+        result.rule.as_deref(),
+        Some(
+            "no-response" | "reset-before-response" | "no-response-in-time" | "ignores-half-close"
+        )
     );
-    match raw::send(addr, &case.delivery, &timing, expectation.head_request) {
-        Err(e) => {
-            result.verdict = Verdict::Fail;
-            result.rule = Some("no-response".into());
-            result.detail = format!("cannot connect to {addr}: {e}");
-            result.evidence = Some(Evidence {
-                request,
-                response: None,
-                ending: "no connection".into(),
-                expected: expectation.describe(),
-                replay,
-            });
-        }
-        Ok(exchange) => {
-            let judgement = judge(expectation, &exchange, ctx.pages.as_ref());
-            result.verdict = judgement.verdict;
-            result.rule = judgement.rule.map(str::to_string);
-            result.detail = judgement.detail;
-            result.evidence = Some(Evidence {
-                request,
-                response: (!exchange.received.is_empty()).then(|| exchange.received.clone()),
-                ending: match exchange.ending {
-                    raw::Ending::TimedOut => format!(
-                        "timed out after {}",
-                        humantime::format_duration(timing.response)
-                    ),
-                    other => other.describe().to_string(),
-                },
-                expected: expectation.describe(),
-                replay,
-            });
-            result.data.insert(
-                "kind".into(),
-                serde_json::Value::String(case.kind.to_string()),
-            );
-        }
+    unanswered || rule
+}
+
+/// After a check: if its connection ended without an answer, confirms that the server still
+/// runs and answers `GET /`; in any case, notices a process that has exited. A death (or a
+/// server that stopped answering) is blamed on this check, and a server the kit started is
+/// restarted. Returns why the remaining checks cannot run, when the kit cannot restart it.
+fn confirm_alive(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<String> {
+    let finding = if suspicious(result) {
+        liveness(ctx)
+    } else {
+        ctx.revive().map(|text| ("server-died", text))
+    };
+    let (rule, text) = finding?;
+    result.verdict = Verdict::Fail;
+    result.rule = Some(rule.into());
+    result.detail = if result.detail.is_empty() {
+        text.clone()
+    } else {
+        format!("{}\n{text}", result.detail)
+    };
+    (!ctx.target.restartable())
+        .then(|| format!("the server stopped answering at {}: {text}", result.id))
+}
+
+/// Probes the server: `None` while it answers `GET /`; otherwise `server-died` (the process
+/// exited, within [`EXIT_WAIT`]) or `stopped-answering`, with what was seen.
+pub fn liveness(ctx: &mut Context<'_>) -> Option<(&'static str, String)> {
+    let probe = raw::probe_get_root(ctx.target.addr(), ctx.settings.timeout);
+    if let Probe::Answered(_) = probe {
+        return ctx.revive().map(|text| ("server-died", text));
     }
-    result
+    if let Some(text) = ctx.revive_within(EXIT_WAIT) {
+        return Some(("server-died", text));
+    }
+    let mut text = format!(
+        "after this check the server no longer answers GET /: it {}",
+        probe.describe()
+    );
+    text.push_str(&ctx.restart_note());
+    Some(("stopped-answering", text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn selection_by_group_id_and_prefix() {
-        let mut s = Settings::default();
-        assert!(s.selects("fixtures.get-root", "fixtures"));
-        s.only = vec!["fixtures".into()];
-        assert!(s.selects("fixtures.get-root", "fixtures"));
-        assert!(!s.selects("fuzz.bytes", "fuzz"));
-        s.only = vec!["fuzz.bytes".into()];
-        assert!(s.selects("fuzz.bytes", "fuzz") && !s.selects("fuzz.mutation", "fuzz"));
-        s.only.clear();
-        s.skip = vec!["concurrency".into()];
-        assert!(!s.selects("concurrency.capacity", "concurrency"));
-        assert!(s.selects("fixtures.get-root", "fixtures"));
-        // A prefix only matches whole id segments.
-        s.skip = vec!["fix".into()];
-        assert!(s.selects("fixtures.get-root", "fixtures"));
-    }
 
     #[test]
     fn the_plan_has_stable_ids_for_every_case() {

@@ -14,12 +14,21 @@
 //! # chunk_size = 1                      # send request N bytes at a time
 //! # pause = "10ms"                      # between pieces
 //! # half_close = true                   # shut down the write side after sending
-//! # expect = { strict = [200], non_strict = [404, "close"] }   # overrides the row
+//! # later = ['GET /nope HTTP/1.1\r\n\r\n']   # sent on the same connection once the
+//! #                                     # requests before each one are answered
+//! # expect = { strict = [200], non_strict = [404, "close"] }   # overrides the first request's
 //! ```
+//!
+//! Several requests in `request` are pipelined (sent at once); each string of `later` is
+//! sent after the answers to every request before it. Each request is judged by its own
+//! expectation, and a server may close instead of answering a request after the first.
 
-use crate::kit::escape::unescape;
-use crate::kit::expect::{Expectation, Kind, Outcome, analyze};
-use crate::kit::raw::Delivery;
+use crate::kit::context::{CheckInfo, Context};
+use crate::kit::escape::{replay_command, unescape};
+use crate::kit::expect::{Expectation, Kind, Outcome, Plan, analyze};
+use crate::kit::judge::judge;
+use crate::kit::raw::{self, Delivery, Later};
+use crate::kit::report::{CheckResult, Evidence, Verdict};
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -27,6 +36,10 @@ use std::time::Duration;
 
 /// The bundled case files, embedded. A unit test checks this list against the directory.
 pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "connection.toml",
+        include_str!("../../fixtures/cases/connection.toml"),
+    ),
     (
         "delivery.toml",
         include_str!("../../fixtures/cases/delivery.toml"),
@@ -74,7 +87,8 @@ pub struct Case {
     pub source: String,
     pub kind: Kind,
     pub delivery: Delivery,
-    pub expectation: Expectation,
+    /// Every request of the case with its expectation.
+    pub plan: Plan,
 }
 
 /// A fixture file that cannot be used; the message names the file and, for syntax errors,
@@ -112,6 +126,8 @@ struct RawCase {
     pause: Option<String>,
     #[serde(default)]
     half_close: bool,
+    #[serde(default)]
+    later: Vec<String>,
     expect: Option<RawExpect>,
 }
 
@@ -139,6 +155,65 @@ impl RawOutcome {
             RawOutcome::Word(w) => Err(format!("unknown outcome {w:?} (a status or \"close\")")),
         }
     }
+}
+
+/// The check id of a case: `fixtures.<id>`.
+pub fn check_id(case: &Case) -> String {
+    format!("fixtures.{}", case.id)
+}
+
+/// The check of a case.
+pub fn info(case: &Case) -> CheckInfo {
+    CheckInfo::new(check_id(case), "fixtures", case.description.clone())
+}
+
+/// Sends one case on a fresh connection and judges the answers.
+pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult {
+    let mut result = info.result();
+    let addr = ctx.target.addr();
+    let plan = &case.plan;
+    let timing = ctx.timing(plan.slow());
+    let request = case.delivery.all_bytes();
+    let replay = replay_command(
+        &request,
+        &addr.ip().to_string(),
+        addr.port(),
+        case.delivery.half_close,
+    );
+    let mut evidence = Evidence {
+        request,
+        response: None,
+        ending: "no connection".into(),
+        expected: plan.describe(),
+        replay,
+    };
+    result.data.insert(
+        "kind".into(),
+        serde_json::Value::String(case.kind.to_string()),
+    );
+    match raw::send(addr, &case.delivery, &timing, &plan.heads()) {
+        Err(e) => {
+            result.verdict = Verdict::Fail;
+            result.rule = Some("no-response".into());
+            result.detail = format!("cannot connect to {addr}: {e}");
+        }
+        Ok(exchange) => {
+            let judgement = judge(plan, &exchange, ctx.pages.as_ref());
+            result.verdict = judgement.verdict;
+            result.rule = judgement.rule.map(str::to_string);
+            result.detail = judgement.detail;
+            evidence.response = exchange.answered().then(|| exchange.received.clone());
+            evidence.ending = match exchange.ending {
+                raw::Ending::TimedOut => format!(
+                    "timed out after {}",
+                    humantime::format_duration(timing.response)
+                ),
+                other => other.describe().to_string(),
+            };
+        }
+    }
+    result.evidence = Some(evidence);
+    result
 }
 
 /// The bundled cases.
@@ -250,24 +325,45 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
         (None, Some(_)) => return Err("chunk_size goes with request, not chunks".into()),
         _ => return Err("give exactly one of request and chunks".into()),
     };
+    let first_send = pieces.concat();
+    let mut answered_before = analyze(&first_send).requests.len();
+    let mut later = Vec::with_capacity(raw.later.len());
+    for (i, text) in raw.later.iter().enumerate() {
+        let bytes = unescape(text).map_err(|e| format!("later[{i}] {e}"))?;
+        let requests = analyze(&bytes).requests.len();
+        later.push(Later {
+            after_responses: answered_before,
+            bytes,
+        });
+        answered_before += requests;
+    }
     let delivery = Delivery {
         pieces,
         pause,
         half_close: raw.half_close,
+        later,
     };
-    let facts = analyze(&delivery.bytes());
-    let mut expectation = Expectation::new(raw.kind, &facts);
+    let mut plan = Plan::of(&delivery);
+    let found = plan.first().kind;
+    if found != raw.kind {
+        return Err(format!(
+            "kind is \"{}\", but the analyzer reads the first request as \"{found}\" ({})",
+            raw.kind,
+            plan.first().feature_names()
+        ));
+    }
     if let Some(expect) = raw.expect {
         let outcomes = |list: &[RawOutcome]| {
             list.iter()
                 .map(RawOutcome::outcome)
                 .collect::<Result<Vec<_>, _>>()
         };
-        expectation.strict = outcomes(&expect.strict)?;
-        expectation.non_strict = outcomes(&expect.non_strict)?;
-        if expectation.strict.is_empty() {
+        let strict = outcomes(&expect.strict)?;
+        if strict.is_empty() {
             return Err("expect.strict needs at least one outcome".into());
         }
+        plan.requests[0] =
+            Expectation::explicit(plan.first(), &strict, &outcomes(&expect.non_strict)?);
     }
     Ok(Case {
         id: raw.id,
@@ -275,7 +371,7 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
         source: file.to_string(),
         kind: raw.kind,
         delivery,
-        expectation,
+        plan,
     })
 }
 
@@ -325,30 +421,25 @@ mod tests {
     }
 
     #[test]
-    fn every_bundled_case_is_in_the_row_the_analyzer_finds() {
-        let mismatches: Vec<String> = bundled()
-            .unwrap()
-            .iter()
-            .filter(|c| analyze(&c.delivery.bytes()).kind != c.kind)
-            .map(|c| {
-                format!(
-                    "{}: fixture says {}, analyzer says {}",
-                    c.id,
-                    c.kind,
-                    analyze(&c.delivery.bytes()).kind
-                )
-            })
-            .collect();
-        assert!(mismatches.is_empty(), "{mismatches:#?}");
+    fn a_case_in_another_row_than_the_analyzer_finds_is_refused() {
+        let text = "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = 'GET /nope HTTP/1.1\\r\\n\\r\\n'\n";
+        let e = parse_file("f.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("reads the first request as \"not-found\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn incomplete_cases_half_close() {
+        let mut incomplete = 0;
         for case in bundled().unwrap() {
-            if matches!(case.kind, Kind::Incomplete | Kind::Empty) {
+            if !case.plan.requests.last().unwrap().complete {
+                incomplete += 1;
                 assert!(case.delivery.half_close, "{} must half-close", case.id);
             }
         }
+        assert!(incomplete >= 5, "{incomplete} incomplete cases");
     }
 
     #[test]
@@ -366,7 +457,7 @@ mod tests {
                 "unknown variant",
             ),
             (
-                "[[case]]\nid = \"A B\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\n",
+                "[[case]]\nid = \"A B\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\n",
                 "kebab-case",
             ),
             (
@@ -378,15 +469,15 @@ mod tests {
                 "unknown escape",
             ),
             (
-                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\nspeed = 3\n",
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\nspeed = 3\n",
                 "unknown field",
             ),
             (
-                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\npause = \"soon\"\n",
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\npause = \"soon\"\n",
                 "pause",
             ),
             (
-                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = ''\nexpect = { strict = [\"maybe\"] }\n",
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\nexpect = { strict = [\"maybe\"] }\n",
                 "unknown outcome",
             ),
         ] {
@@ -402,10 +493,10 @@ mod tests {
         assert_eq!(case.delivery.pieces.len(), 5);
         assert_eq!(case.delivery.pause, Duration::from_millis(5));
         assert_eq!(
-            case.expectation.strict,
+            case.plan.first().strict(),
             [Outcome::Status(200), Outcome::SilentClose]
         );
-        assert_eq!(case.expectation.non_strict, [Outcome::Status(404)]);
+        assert_eq!(case.plan.first().non_strict(), [Outcome::Status(404)]);
     }
 
     #[test]
@@ -428,10 +519,10 @@ mod tests {
     fn extra_cases_replace_bundled_ones_by_id() {
         let a = parse_file(
             "a",
-            "[[case]]\nid = \"x\"\ndescription = \"1\"\nkind = \"hello\"\nrequest = ''\n",
+            "[[case]]\nid = \"x\"\ndescription = \"1\"\nkind = \"empty\"\nrequest = ''\n",
         )
         .unwrap();
-        let b = parse_file("b", "[[case]]\nid = \"x\"\ndescription = \"2\"\nkind = \"hello\"\nrequest = ''\n[[case]]\nid = \"y\"\ndescription = \"3\"\nkind = \"hello\"\nrequest = ''\n").unwrap();
+        let b = parse_file("b", "[[case]]\nid = \"x\"\ndescription = \"2\"\nkind = \"empty\"\nrequest = ''\n[[case]]\nid = \"y\"\ndescription = \"3\"\nkind = \"empty\"\nrequest = ''\n").unwrap();
         let merged = merge(a, b);
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].description, "2");

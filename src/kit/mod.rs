@@ -2,13 +2,17 @@
 //! through a socket. Nothing here imports [`crate::server`]; the two share only
 //! [`crate::pages`].
 //!
-//! - [`check`]: the run: which checks exist, selection, the library entry point.
+//! - [`check`]: the run: which checks exist, selection, liveness, the library entry point.
+//! - [`settings`] and [`context`]: what tunes a run and what a running check may use; the
+//!   groups depend on these, never on the runner.
 //! - [`target`]: launching and reaching the server under test.
-//! - [`fixtures`]: the fixture cases and their file format.
+//! - [`learn`]: the `pages` group, the pages bodies are compared with.
+//! - [`fixtures`]: the fixture cases, their file format and their runner.
 //! - [`fuzz`]: proptest generators and the fuzz checks.
 //! - [`concurrency`]: the concurrency checks, with surf clients.
-//! - [`expect`]: the expectations table and the request analyzer.
-//! - [`raw`]: a raw TCP client that frames responses itself.
+//! - [`expect`]: the verdict policy, the per-feature table and the request analyzer.
+//! - [`response`]: the one HTTP/1.x response parser of the whole kit.
+//! - [`raw`]: a raw TCP client that frames responses with it.
 //! - [`judge`]: the shared verifier of one exchange against the table.
 //! - [`escape`]: the byte escape syntax of fixtures, reports and replay commands.
 //! - [`report`]: results as data, and the human, JSON and JUnit renderers.
@@ -16,12 +20,16 @@
 
 pub mod check;
 pub mod concurrency;
+pub mod context;
 pub mod escape;
 pub mod expect;
 pub mod fixtures;
 pub mod fuzz;
 pub mod judge;
+pub mod learn;
 pub mod raw;
 pub mod report;
+pub mod response;
+pub mod settings;
 pub mod target;
 pub mod timed_client;

@@ -1,16 +1,23 @@
 //! A raw HTTP/1.1 client on a plain TCP stream: it sends exact bytes (in pieces, with
-//! pauses, optionally half-closing) and reads exact bytes back, framing the response itself
-//! so that no framing error is hidden by a client library. Every socket operation has a
-//! timeout.
+//! pauses, optionally more requests once earlier ones are answered, optionally
+//! half-closing) and reads exact bytes back, framing every response with the kit's one
+//! parser ([`crate::kit::response`]) so that no framing error is hidden by a client
+//! library. Every socket operation has a timeout.
+//!
+//! The connection may stay open: a persistent connection is the HTTP/1.1 default (RFC 9112
+//! section 9.3). After the responses the caller is owed, the client watches the connection
+//! only as long as there is something to learn, and stops on the event: a server that
+//! announced the close (`Connection: close`, or HTTP/1.0) is waited on until its close
+//! arrives; one that keeps the connection open is watched for [`Timing::linger`], long
+//! enough for bytes that should not be there to arrive in the same flight.
 
+use crate::kit::response::{self, Message, Next};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// Most bytes read from one response; a server that sends more is cut off here.
+/// Most bytes read on one connection; a server that sends more is cut off here.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
-/// Longest response head parsed; more header fields than fit are a malformed response.
-const MAX_RESPONSE_HEADERS: usize = 64;
 
 /// How a request is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +28,17 @@ pub struct Delivery {
     pub pause: Duration,
     /// Shut down the write side once everything is sent.
     pub half_close: bool,
+    /// More requests on the same connection, each sent once enough responses are complete.
+    pub later: Vec<Later>,
+}
+
+/// A request sent on the same connection once `after_responses` responses are complete (a
+/// connection reused after an answer, RFC 9112 section 9.3). Pipelined requests need no
+/// `Later`: they are part of the first pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Later {
+    pub after_responses: usize,
+    pub bytes: Vec<u8>,
 }
 
 impl Delivery {
@@ -29,12 +47,22 @@ impl Delivery {
             pieces: vec![bytes.into()],
             pause: Duration::ZERO,
             half_close: false,
+            later: Vec::new(),
         }
     }
 
-    /// All the bytes, as one.
+    /// The bytes of the first send, as one.
     pub fn bytes(&self) -> Vec<u8> {
         self.pieces.concat()
+    }
+
+    /// Every byte the delivery may send, later requests included, in order.
+    pub fn all_bytes(&self) -> Vec<u8> {
+        let mut all = self.bytes();
+        for later in &self.later {
+            all.extend_from_slice(&later.bytes);
+        }
+        all
     }
 }
 
@@ -42,19 +70,29 @@ impl Delivery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     pub connect: Duration,
-    /// For the whole response, from the end of sending.
+    /// For each owed response, from the end of sending (or from the previous response).
     pub response: Duration,
-    /// After a response framed by `Content-Length`, how long to watch for the close (or
-    /// for bytes that should not be there). Only informs; a keep-alive server is legal.
+    /// After the owed responses, on a connection the server keeps open: how long to watch
+    /// for bytes that should not be there, a reset, or a late close.
     pub linger: Duration,
+    /// After the owed responses, when the server announced the close: how long to wait for
+    /// it (the wait ends when it comes).
+    pub close_wait: Duration,
 }
+
+/// The default watch on a kept-open connection: loopback bytes of the same flight arrive
+/// within microseconds; 20 ms leaves room for a busy machine.
+pub const DEFAULT_LINGER: Duration = Duration::from_millis(20);
+/// The default wait for an announced close.
+pub const DEFAULT_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 impl Default for Timing {
     fn default() -> Self {
         Timing {
             connect: Duration::from_secs(5),
             response: Duration::from_secs(5),
-            linger: Duration::from_millis(250),
+            linger: DEFAULT_LINGER,
+            close_wait: DEFAULT_CLOSE_WAIT,
         }
     }
 }
@@ -66,9 +104,9 @@ pub enum Ending {
     Closed,
     /// The connection was reset.
     Reset,
-    /// No complete response by the deadline.
+    /// An owed response was not complete by its deadline.
     TimedOut,
-    /// A complete response, and the connection still open after the linger time.
+    /// Every owed response arrived, and the connection was still open after the watch.
     KeptOpen,
 }
 
@@ -78,425 +116,406 @@ impl Ending {
             Ending::Closed => "closed by the server",
             Ending::Reset => "reset",
             Ending::TimedOut => "timed out",
-            Ending::KeptOpen => "left open by the server after a complete response",
+            Ending::KeptOpen => "left open by the server after the responses",
         }
     }
 }
 
-/// One request and what came back.
+/// One connection: what was sent and what came back.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub delivery: Delivery,
-    /// How many bytes of the request were written before the server stopped taking them.
+    /// How many bytes of the first send were written before the server stopped taking them.
     pub written: usize,
+    /// How many of the later requests were sent.
+    pub later_sent: usize,
     pub received: Vec<u8>,
     pub ending: Ending,
-    /// Length of the complete response within `received`, once framed.
-    pub complete: Option<usize>,
-    /// Time from connect to the last byte (or to the end).
+    /// The complete responses, in order.
+    pub responses: Vec<Message>,
+    /// What followed the last complete response.
+    pub rest: Next,
+    /// Time from connect to the end.
     pub elapsed: Duration,
     /// Time from connect to the first response byte.
     pub first_byte: Option<Duration>,
 }
 
-/// Sends `delivery` to `addr` and reads the answer. Fails only when the connection cannot
-/// be made; everything after that is part of the exchange.
+impl Exchange {
+    /// Whether the server answered at all.
+    pub fn answered(&self) -> bool {
+        !self.received.is_empty()
+    }
+}
+
+/// Sends `delivery` to `addr` and reads the answers. `heads` has one entry per response the
+/// caller is owed (whether its request is `HEAD`, which frames it without a body); reading
+/// stops once they are complete and the connection has been watched. Fails only when the
+/// connection cannot be made; everything after that is part of the exchange.
 pub fn send(
     addr: SocketAddr,
     delivery: &Delivery,
     timing: &Timing,
-    head_request: bool,
+    heads: &[bool],
 ) -> io::Result<Exchange> {
-    let mut stream = TcpStream::connect_timeout(&addr, timing.connect)?;
+    let stream = TcpStream::connect_timeout(&addr, timing.connect)?;
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(timing.response))?;
-    let started = Instant::now();
-    let mut written = 0;
-    let mut send_failed = false;
-    for (i, piece) in delivery.pieces.iter().enumerate() {
-        if i > 0 && !delivery.pause.is_zero() {
-            std::thread::sleep(delivery.pause); // the pause is part of the request's delivery
+    let mut conn = Connection {
+        stream,
+        started: Instant::now(),
+        heads,
+        ex: Exchange {
+            delivery: delivery.clone(),
+            written: 0,
+            later_sent: 0,
+            received: Vec::new(),
+            ending: Ending::TimedOut,
+            responses: Vec::new(),
+            rest: Next::Nothing,
+            elapsed: Duration::ZERO,
+            first_byte: None,
+        },
+        closed: None,
+    };
+    conn.run(timing);
+    conn.ex.elapsed = conn.started.elapsed();
+    Ok(conn.ex)
+}
+
+/// One connection while it runs.
+struct Connection<'a> {
+    stream: TcpStream,
+    started: Instant,
+    heads: &'a [bool],
+    ex: Exchange,
+    /// How the server ended the connection, once it has.
+    closed: Option<Ending>,
+}
+
+impl Connection<'_> {
+    fn run(&mut self, timing: &Timing) {
+        if !self.send_first() {
+            self.read_until(Instant::now() + timing.response, |_| false);
+            self.finish(false);
+            return;
         }
-        match stream.write_all(piece) {
-            Ok(()) => written += piece.len(),
-            Err(_) => {
-                // The server closed or reset while we were sending: what it answered, if
-                // anything, is still worth reading.
-                send_failed = true;
+        for i in 0..self.ex.delivery.later.len() {
+            let after = self.ex.delivery.later[i].after_responses;
+            let deadline = Instant::now() + timing.response;
+            if !self.read_until(deadline, |c| c.ex.responses.len() >= after) {
+                self.finish(false);
+                return;
+            }
+            let bytes = self.ex.delivery.later[i].bytes.clone();
+            if self.stream.write_all(&bytes).is_err() {
                 break;
             }
+            self.ex.later_sent += 1;
         }
-    }
-    if delivery.half_close && !send_failed {
-        let _ = stream.shutdown(Shutdown::Write);
-    }
-    let mut exchange = Exchange {
-        delivery: delivery.clone(),
-        written,
-        received: Vec::new(),
-        ending: Ending::TimedOut,
-        complete: None,
-        elapsed: Duration::ZERO,
-        first_byte: None,
-    };
-    read_response(&mut stream, &mut exchange, timing, head_request, started);
-    exchange.elapsed = started.elapsed();
-    Ok(exchange)
-}
-
-fn read_response(
-    stream: &mut TcpStream,
-    ex: &mut Exchange,
-    timing: &Timing,
-    head_request: bool,
-    started: Instant,
-) {
-    let deadline = Instant::now() + timing.response;
-    let mut chunk = vec![0u8; 64 * 1024];
-    // Phase 1: until the response is complete, or the connection ends.
-    loop {
-        if let Framing::Complete(n) = frame(&ex.received, head_request) {
-            ex.complete = Some(n);
-            break;
+        if self.ex.delivery.half_close {
+            let _ = self.stream.shutdown(Shutdown::Write);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || ex.received.len() >= MAX_RESPONSE {
-            ex.ending = Ending::TimedOut;
-            return;
-        }
-        let _ = stream.set_read_timeout(Some(left));
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                ex.ending = Ending::Closed;
-                // A body delimited by the close is complete now.
-                if let Framing::UntilClose = frame(&ex.received, head_request) {
-                    ex.complete = Some(ex.received.len());
-                }
-                return;
-            }
-            Ok(n) => {
-                ex.first_byte.get_or_insert_with(|| started.elapsed());
-                ex.received.extend_from_slice(&chunk[..n]);
-            }
-            Err(e) => {
-                ex.ending = match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Ending::TimedOut,
-                    _ => Ending::Reset,
-                };
-                return;
-            }
-        }
-    }
-    // Phase 2: a framed response; watch briefly how the connection ends.
-    let linger_end = Instant::now() + timing.linger;
-    loop {
-        let left = linger_end.saturating_duration_since(Instant::now());
-        if left.is_zero() || ex.received.len() >= MAX_RESPONSE {
-            ex.ending = Ending::KeptOpen;
-            return;
-        }
-        let _ = stream.set_read_timeout(Some(left));
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                ex.ending = Ending::Closed;
-                return;
-            }
-            Ok(n) => ex.received.extend_from_slice(&chunk[..n]),
-            Err(e) => {
-                ex.ending = match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Ending::KeptOpen,
-                    _ => Ending::Reset,
-                };
-                return;
-            }
-        }
-    }
-}
-
-/// Where the response stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Framing {
-    /// More bytes are needed.
-    Incomplete,
-    /// The response (head and body) is the first `n` bytes.
-    Complete(usize),
-    /// The head is complete and has no length: the body ends with the connection.
-    UntilClose,
-    /// Not an HTTP/1.x response.
-    Invalid(String),
-}
-
-/// Frames a response by RFC 9112 section 6.3.
-pub fn frame(bytes: &[u8], head_request: bool) -> Framing {
-    let parsed = match Response::parse(bytes) {
-        Ok(Some(parsed)) => parsed,
-        Ok(None) => return Framing::Incomplete,
-        Err(e) => return Framing::Invalid(e),
-    };
-    if head_request || parsed.status < 200 || parsed.status == 204 || parsed.status == 304 {
-        return Framing::Complete(parsed.head_len);
-    }
-    if parsed.chunked {
-        return match dechunk(&bytes[parsed.head_len..]) {
-            Ok(Some((_, used))) => Framing::Complete(parsed.head_len + used),
-            Ok(None) => Framing::Incomplete,
-            Err(e) => Framing::Invalid(e),
-        };
-    }
-    match parsed.content_length {
-        Some(Ok(len)) => {
-            let total = parsed
-                .head_len
-                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-            if bytes.len() >= total {
-                Framing::Complete(total)
-            } else {
-                Framing::Incomplete
-            }
-        }
-        Some(Err(())) => Framing::Invalid("invalid Content-Length".into()),
-        None => Framing::UntilClose,
-    }
-}
-
-/// A parsed response head.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// 1 for HTTP/1.1, 0 for HTTP/1.0.
-    pub minor_version: u8,
-    pub status: u16,
-    pub reason: String,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub head_len: usize,
-    /// `None` when absent; `Err` when present but not one valid number.
-    pub content_length: Option<Result<u64, ()>>,
-    pub chunked: bool,
-}
-
-impl Response {
-    /// Parses a response head strictly; `Ok(None)` while incomplete.
-    pub fn parse(bytes: &[u8]) -> Result<Option<Response>, String> {
-        let mut slots = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-        let mut parsed = httparse::Response::new(&mut slots);
-        let head_len = match parsed.parse(bytes) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(format!("not an HTTP/1.x response head: {e}")),
-        };
-        let headers: Vec<(String, Vec<u8>)> = parsed
-            .headers
-            .iter()
-            .map(|h| (h.name.to_string(), h.value.to_vec()))
-            .collect();
-        let mut content_length = None;
-        for (_, value) in headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        {
-            let this = std::str::from_utf8(value)
-                .ok()
-                .map(str::trim)
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or(());
-            content_length = match (content_length, this) {
-                (None, this) => Some(this),
-                (Some(Ok(a)), Ok(b)) if a == b => Some(Ok(a)),
-                _ => Some(Err(())),
-            };
-        }
-        let chunked = headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("transfer-encoding")
-                && v.to_ascii_lowercase()
-                    .trim_ascii_end()
-                    .ends_with(b"chunked")
+        // With nothing owed (an empty or incomplete request), an answer is still read whole.
+        let owed = self.heads.len().max(1);
+        let all_owed = self.read_until(Instant::now() + timing.response, |c| {
+            c.ex.responses.len() >= owed
         });
-        Ok(Some(Response {
-            minor_version: parsed.version.unwrap_or(0),
-            status: parsed.code.unwrap_or(0),
-            reason: parsed.reason.unwrap_or("").to_string(),
-            headers,
-            head_len,
-            content_length,
-            chunked,
-        }))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-
-    /// The body within `bytes` (the whole received response), decoded if chunked.
-    pub fn body(&self, bytes: &[u8], complete: usize) -> Vec<u8> {
-        let raw = &bytes[self.head_len.min(bytes.len())..complete.min(bytes.len())];
-        if self.chunked {
-            dechunk(raw)
-                .ok()
-                .flatten()
-                .map(|(body, _)| body)
-                .unwrap_or_default()
-        } else {
-            raw.to_vec()
+        if all_owed {
+            self.watch(timing);
         }
+        self.finish(all_owed);
     }
-}
 
-/// Decodes a chunked body: `Ok(Some((body, bytes used)))`, `Ok(None)` while incomplete.
-fn dechunk(mut bytes: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
-    let total = bytes.len();
-    let mut body = Vec::new();
-    loop {
-        let Some(lf) = bytes.iter().position(|&b| b == b'\n') else {
-            return Ok(None);
-        };
-        let line = bytes[..lf].strip_suffix(b"\r").unwrap_or(&bytes[..lf]);
-        let size_text = line.split(|&b| b == b';').next().unwrap_or(b"");
-        let size = std::str::from_utf8(size_text)
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-            .ok_or_else(|| "invalid chunk size".to_string())?;
-        bytes = &bytes[lf + 1..];
-        if size == 0 {
-            // Trailer fields, then an empty line.
-            loop {
-                let Some(lf) = bytes.iter().position(|&b| b == b'\n') else {
-                    return Ok(None);
-                };
-                let empty = bytes[..lf]
-                    .strip_suffix(b"\r")
-                    .unwrap_or(&bytes[..lf])
-                    .is_empty();
-                bytes = &bytes[lf + 1..];
-                if empty {
-                    return Ok(Some((body, total - bytes.len())));
-                }
+    /// Sends the first pieces; `false` when the server stopped taking them.
+    fn send_first(&mut self) -> bool {
+        let pause = self.ex.delivery.pause;
+        for i in 0..self.ex.delivery.pieces.len() {
+            if i > 0 && !pause.is_zero() {
+                std::thread::sleep(pause); // the pause is part of the request's delivery
+            }
+            let piece = &self.ex.delivery.pieces[i];
+            match self.stream.write_all(piece) {
+                Ok(()) => self.ex.written += piece.len(),
+                // The server closed or reset while we were sending: what it answered, if
+                // anything, is still worth reading.
+                Err(_) => return false,
             }
         }
-        if bytes.len() < size + 1 {
-            return Ok(None);
+        true
+    }
+
+    /// Reads until `done` holds (`true`), or the server ends the connection, the deadline
+    /// passes or the limit is reached (`false`).
+    fn read_until(&mut self, deadline: Instant, done: impl Fn(&Self) -> bool) -> bool {
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            self.parse();
+            if done(self) {
+                return true;
+            }
+            if self.closed.is_some() || self.ex.received.len() >= MAX_RESPONSE {
+                return false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.read_some(&mut chunk, left) {
+                return false;
+            }
         }
-        body.extend_from_slice(&bytes[..size]);
-        bytes = &bytes[size..];
-        bytes = if let Some(rest) = bytes.strip_prefix(b"\r\n") {
-            rest
-        } else if let Some(rest) = bytes.strip_prefix(b"\n") {
-            rest
-        } else if bytes.len() < 2 {
-            return Ok(None);
+    }
+
+    /// One read, bounded by `left`; `false` on a timeout.
+    fn read_some(&mut self, chunk: &mut [u8], left: Duration) -> bool {
+        let _ = self.stream.set_read_timeout(Some(left));
+        match self.stream.read(chunk) {
+            Ok(0) => self.closed = Some(Ending::Closed),
+            Ok(n) => {
+                self.ex
+                    .first_byte
+                    .get_or_insert_with(|| self.started.elapsed());
+                self.ex.received.extend_from_slice(&chunk[..n]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => self.closed = Some(Ending::Reset),
+        }
+        true
+    }
+
+    /// Re-reads the responses received so far.
+    fn parse(&mut self) {
+        let closed = self.closed == Some(Ending::Closed);
+        let (responses, rest) = response::all(&self.ex.received, self.heads, closed);
+        self.ex.responses = responses;
+        self.ex.rest = rest;
+    }
+
+    /// After the owed responses: wait for an announced close, or watch a kept-open
+    /// connection briefly.
+    fn watch(&mut self, timing: &Timing) {
+        let announced_close = self
+            .ex
+            .responses
+            .last()
+            .is_some_and(|m| !m.head.persistent());
+        let wait = if announced_close {
+            timing.close_wait
         } else {
-            return Err("chunk not followed by CRLF".into());
+            timing.linger
+        };
+        let _ = self.read_until(Instant::now() + wait, |_| false);
+    }
+
+    fn finish(&mut self, all_owed: bool) {
+        self.parse();
+        self.ex.ending = match self.closed {
+            Some(ending) => ending,
+            None if all_owed => Ending::KeptOpen,
+            None => Ending::TimedOut,
         };
     }
 }
 
-/// Whether `GET / HTTP/1.1` gets a response (a complete, valid head; whether the body is
-/// right is for the checks to judge): the readiness probe for servers.
-pub fn answers_get_root(addr: SocketAddr, timeout: Duration) -> bool {
+/// What a lone `GET / HTTP/1.1` gets: the readiness probe for servers, and the liveness
+/// probe between checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// A complete, valid response with this status.
+    Answered(u16),
+    /// Nothing could connect.
+    Refused(String),
+    /// Connected, but no complete response: how it ended.
+    NoAnswer(Ending),
+    /// Bytes that are not an HTTP/1.x response (quoted in the error).
+    NotHttp(response::ParseError),
+}
+
+impl Probe {
+    pub fn answered(&self) -> bool {
+        matches!(self, Probe::Answered(_))
+    }
+
+    /// What happened, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Probe::Answered(status) => format!("answered {status}"),
+            Probe::Refused(e) => format!("refused the connection ({e})"),
+            Probe::NoAnswer(Ending::TimedOut) => {
+                "accepted the connection but did not answer".into()
+            }
+            Probe::NoAnswer(ending) => {
+                format!(
+                    "accepted the connection, then {} without answering",
+                    ending.describe()
+                )
+            }
+            Probe::NotHttp(e) => format!("answered something else: {e}"),
+        }
+    }
+}
+
+/// Sends `GET / HTTP/1.1` to `addr` and says what came back (a complete, valid head is an
+/// answer; whether the body is right is for the checks to judge).
+pub fn probe_get_root(addr: SocketAddr, timeout: Duration) -> Probe {
     let timing = Timing {
         connect: timeout,
         response: timeout,
         linger: Duration::ZERO,
+        close_wait: Duration::ZERO,
     };
     let request = Delivery::whole(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n"));
-    send(addr, &request, &timing, false)
-        .is_ok_and(|ex| matches!(Response::parse(&ex.received), Ok(Some(_))))
+    match send(addr, &request, &timing, &[false]) {
+        Err(e) => Probe::Refused(e.to_string()),
+        Ok(ex) => match (ex.responses.first(), &ex.rest) {
+            (Some(m), _) => Probe::Answered(m.head.status),
+            (None, Next::Invalid(e)) => Probe::NotHttp(e.clone()),
+            (
+                None,
+                Next::Incomplete { head: Some(h) }
+                | Next::UntilClose(response::Message { head: h, .. }),
+            ) => Probe::Answered(h.status),
+            (None, _) => Probe::NoAnswer(ex.ending),
+        },
+    }
+}
+
+/// Whether `GET / HTTP/1.1` gets a response.
+pub fn answers_get_root(addr: SocketAddr, timeout: Duration) -> bool {
+    probe_get_root(addr, timeout).answered()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
 
-    #[test]
-    fn framing_follows_content_length_chunked_or_close() {
-        let full = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
-        assert_eq!(frame(full, false), Framing::Complete(full.len()));
-        assert_eq!(frame(&full[..full.len() - 1], false), Framing::Incomplete);
-        assert_eq!(frame(&full[..10], false), Framing::Incomplete);
-        assert_eq!(frame(full, true), Framing::Complete(full.len() - 3));
-        assert_eq!(
-            frame(b"HTTP/1.1 404 NOT FOUND\r\n\r\nx", false),
-            Framing::UntilClose
-        );
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        assert_eq!(frame(chunked, false), Framing::Complete(chunked.len()));
-        let parsed = Response::parse(chunked).unwrap().unwrap();
-        assert_eq!(parsed.body(chunked, chunked.len()), b"abc");
-        assert!(matches!(
-            frame(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false),
-            Framing::Invalid(_)
-        ));
-        assert!(matches!(
-            frame(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                false
-            ),
-            Framing::Invalid(_)
-        ));
-        assert!(matches!(
-            frame(b"HTTP/2 200\r\n\r\n", false),
-            Framing::Invalid(_)
-        ));
-        assert!(matches!(frame(b"<html>", false), Framing::Invalid(_)));
-    }
-
-    #[test]
-    fn the_book_reason_phrase_and_http10_parse() {
-        let r = Response::parse(b"HTTP/1.0 404 NOT FOUND\r\n\r\n")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (r.minor_version, r.status, r.reason.as_str()),
-            (0, 404, "NOT FOUND")
-        );
-    }
-
-    #[test]
-    fn exchanges_read_until_close_and_see_resets() {
-        use std::net::TcpListener;
+    /// A one-shot server thread: accepts once, reads once, writes `answer`, then closes,
+    /// or resets with `reset`.
+    fn serve_once(answer: &'static [u8], reset: bool) -> (SocketAddr, std::thread::JoinHandle<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
-            // 1: close-delimited body. 2: reset after the response.
-            for reset in [false, true] {
-                let (mut s, _) = listener.accept().unwrap();
-                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let mut buf = [0u8; 64];
-                let _ = s.read(&mut buf).unwrap();
-                s.write_all(b"HTTP/1.1 200 OK\r\n\r\nhello").unwrap();
-                if reset {
-                    socket2::SockRef::from(&s)
-                        .set_linger(Some(Duration::ZERO))
-                        .unwrap();
-                }
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf).unwrap();
+            s.write_all(answer).unwrap();
+            if reset {
+                socket2::SockRef::from(&s)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
             }
         });
-        let timing = Timing::default();
-        let ex = send(
-            addr,
-            &Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..]),
-            &timing,
-            false,
-        )
-        .unwrap();
-        assert_eq!(ex.ending, Ending::Closed);
-        assert_eq!(ex.complete, Some(ex.received.len()));
-        assert!(ex.received.ends_with(b"hello"));
-        let ex = send(
-            addr,
-            &Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..]),
-            &timing,
-            false,
-        )
-        .unwrap();
-        // On Linux the bytes before a reset are still read; the reset may be seen or not.
-        assert!(
-            matches!(ex.ending, Ending::Reset | Ending::Closed),
-            "{:?}",
-            ex.ending
-        );
+        (addr, server)
+    }
+
+    fn get() -> Delivery {
+        Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..])
+    }
+
+    #[test]
+    fn a_body_delimited_by_the_close_is_read_to_the_end() {
+        let (addr, server) = serve_once(b"HTTP/1.1 200 OK\r\n\r\nhello", false);
+        let ex = send(addr, &get(), &Timing::default(), &[false]).unwrap();
         server.join().unwrap();
+        assert_eq!(ex.ending, Ending::Closed);
+        assert_eq!(ex.responses.len(), 1);
+        assert_eq!(ex.responses[0].body(&ex.received), b"hello");
+    }
+
+    #[test]
+    fn a_reset_after_the_response_is_seen() {
+        let (addr, server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true);
+        let ex = send(addr, &get(), &Timing::default(), &[false]).unwrap();
+        server.join().unwrap();
+        assert_eq!(
+            ex.responses.len(),
+            1,
+            "the response before the reset is kept"
+        );
+        assert_eq!(ex.ending, Ending::Reset, "the server reset the connection");
+    }
+
+    #[test]
+    fn a_kept_open_connection_is_watched_briefly_then_left() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            // Holds the connection until the client is done.
+            let _ = done_rx.recv_timeout(Duration::from_secs(10));
+        });
+        let started = Instant::now();
+        let ex = send(addr, &get(), &Timing::default(), &[false]).unwrap();
+        let took = started.elapsed();
+        done_tx.send(()).unwrap();
+        server.join().unwrap();
+        assert_eq!(ex.ending, Ending::KeptOpen);
+        assert!(took < Duration::from_secs(2), "watched for {took:?}");
+    }
+
+    #[test]
+    fn a_later_request_is_sent_once_the_first_is_answered() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            for answer in [&b"first"[..], b"second"] {
+                let mut buf = [0u8; 64];
+                let n = s.read(&mut buf).unwrap();
+                got.push(buf[..n].to_vec());
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    answer.len()
+                );
+                s.write_all(&[head.as_bytes(), answer].concat()).unwrap();
+            }
+            got
+        });
+        let mut delivery = get();
+        delivery.later.push(Later {
+            after_responses: 1,
+            bytes: b"GET /again HTTP/1.1\r\n\r\n".to_vec(),
+        });
+        let ex = send(addr, &delivery, &Timing::default(), &[false, false]).unwrap();
+        let got = server.join().unwrap();
+        assert_eq!(
+            got[1], b"GET /again HTTP/1.1\r\n\r\n",
+            "sent after the first answer"
+        );
+        assert_eq!(ex.later_sent, 1);
+        let bodies: Vec<Vec<u8>> = ex.responses.iter().map(|m| m.body(&ex.received)).collect();
+        assert_eq!(bodies, [b"first".to_vec(), b"second".to_vec()]);
+    }
+
+    #[test]
+    fn probes_say_what_came_back() {
+        let (addr, server) = serve_once(b"SSH-2.0-OpenSSH_9.6\r\n", false);
+        let probe = probe_get_root(addr, Duration::from_secs(5));
+        server.join().unwrap();
+        assert!(
+            probe.describe().contains("SSH-2.0-OpenSSH_9.6"),
+            "{probe:?}"
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = listener.local_addr().unwrap();
+        drop(listener);
+        assert!(matches!(
+            probe_get_root(closed, Duration::from_secs(1)),
+            Probe::Refused(_)
+        ));
     }
 }

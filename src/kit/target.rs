@@ -98,7 +98,7 @@ pub struct SetupError {
 }
 
 impl SetupError {
-    fn new(message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<String>) -> Self {
         SetupError {
             message: message.into(),
         }
@@ -185,6 +185,11 @@ impl Target {
                 TargetInfo::Command(shell_words::join(bundled_words(exe, *sleep)))
             }
         }
+    }
+
+    /// What the kit changed to fit the machine, for the report.
+    pub fn notes(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// Whether the kit can restart the server (not for `--addr`).

@@ -5,8 +5,8 @@
 //! 50, reused with keep-alive), which would hide how a server treats *new*
 //! connections. [`TimedClient`] is a replacement backend
 //! ([`http_client::HttpClient`]) that opens one fresh TCP connection per
-//! request, never pools or reuses it, runs async-h1's client on it through a
-//! stream wrapper, and writes the instants it observes into a [`Probe`] that
+//! request, never pools or reuses it, speaks HTTP/1.1 on it with the kit's own
+//! parser, and writes the instants it observes into a [`Probe`] that
 //! the caller attached to the request as an extension.
 //!
 //! All instants are offsets from one `origin` [`Instant`] shared by the caller
@@ -23,7 +23,7 @@
 //! let client = TimedClient::new(origin).surf_client();
 //!
 //! let probe = Probe::new();
-//! let mut req = surf::get(url).build();
+//! let mut req = client.get(url).build();
 //! req.set_ext(probe.clone());
 //! let mut res = async_std::future::timeout(Duration::from_secs(5), client.send(req))
 //!     .await
@@ -36,40 +36,28 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # What async-h1 (2.3.4) does, and how the marks follow from it
+//! # One parser
 //!
-//! * `async_h1::connect(stream, req)` first runs `io::copy(encoder, stream)`,
-//!   which writes the whole request (head and body) and then flushes the
-//!   stream, and only afterwards calls `decode(stream)`, which is the first
-//!   thing that reads from the stream. So the first `poll_read` on our wrapper
-//!   happens right after the full request has been handed to the kernel: that
-//!   is the `sent` mark.
-//! * `decode` wraps the stream in a `BufReader`, reads the head line by line up
-//!   to an empty line, then sets the body: a `ChunkedDecoder` for
-//!   `Transfer-Encoding: chunked`, `reader.take(len)` for `Content-Length`,
-//!   and *nothing at all* otherwise. A response delimited by closing the
-//!   connection therefore comes back with an empty body, and whatever body
-//!   bytes the `BufReader` had already buffered are dropped with it.
-//!
-//!   To read such responses correctly, the wrapper never hands async-h1 more
-//!   than the head while the head is being read (bytes past the empty line are
-//!   kept back for later reads), and [`TimedClient`] keeps a second handle on
-//!   the connection: when async-h1 left the body unset although the response
-//!   has one (no `Content-Length`, not chunked, not `HEAD`, not 1xx/204/304),
-//!   the body becomes "everything up to EOF" read through that handle.
+//! The client writes the request itself and reads the answer with the kit's one response
+//! parser ([`crate::kit::response`]), so the concurrency checks accept exactly the
+//! responses the raw fixtures accept: an HTTP/1.0 status line, interim `1xx` responses, a
+//! chunked body, a body delimited by the close. The whole body is read before the response
+//! is handed to surf (the kit's pages are small); `sent` is when the last request byte was
+//! handed to the kernel, `first_byte` the first non-empty read.
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+/// Most bytes read for one response.
+const MAX_RESPONSE: usize = 4 * 1024 * 1024;
+
+use crate::kit::response::{self, Next};
 use async_std::net::{TcpStream, ToSocketAddrs};
-use futures_lite::io::{AsyncRead, AsyncWrite, BufReader};
-use http_client::http_types::headers::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use http_client::http_types::url::{Host, Url};
-use http_client::http_types::{Body, Method, StatusCode};
+use http_client::http_types::{Method, StatusCode, Version};
 use http_client::{Config, Error, HttpClient, Request, Response};
 
 /// Instants observed for one request, on one monotonic clock (offsets from a
@@ -84,9 +72,9 @@ pub struct Marks {
     /// The TCP connection was established.
     pub connected: Option<Duration>,
     /// The whole request had been written to the socket, i.e. handed to the
-    /// kernel (async-h1 started reading the response).
+    /// kernel.
     pub sent: Option<Duration>,
-    /// The first non-empty read of response bytes completed. async-h1 only
+    /// The first non-empty read of response bytes completed. The client only
     /// reads after sending, so bytes a server sends early are seen here, not
     /// when they arrived.
     pub first_byte: Option<Duration>,
@@ -268,7 +256,7 @@ impl TimedClient {
         }
     }
 
-    /// Connects, sends the request and decodes the response head.
+    /// Connects, sends the request and reads the whole response.
     async fn exchange(&self, mut req: Request, probe: Option<Probe>) -> Result<Response, Error> {
         if req.url().scheme() != "http" {
             return Err(Error::from_str(
@@ -276,28 +264,118 @@ impl TimedClient {
                 format!("unsupported URL scheme {:?}", req.url().scheme()),
             ));
         }
-        let stream = self.connect(req.url()).await?;
-        if let Some(probe) = &probe {
-            probe.record(Mark::Connected, self.origin);
-        }
+        let mut stream = self.connect(req.url()).await?;
+        let mark = |mark| {
+            if let Some(probe) = &probe {
+                probe.record(mark, self.origin);
+            }
+        };
+        mark(Mark::Connected);
         if self.config.tcp_no_delay {
             // Only a latency tweak: not worth failing the request over.
             let _ = stream.set_nodelay(true);
         }
-        req.set_peer_addr(stream.peer_addr().ok());
-        req.set_local_addr(stream.local_addr().ok());
-        if req.header(CONNECTION).is_none() {
-            req.insert_header(CONNECTION, "close");
-        }
         let is_head = req.method() == Method::Head;
-
-        let conn = TimedStream::new(stream, probe, self.origin);
-        let mut res = async_h1::connect(conn.clone(), req).await?;
-        if body_left_unread(&res, is_head) {
-            res.set_body(Body::from_reader(BufReader::new(conn), None));
+        let bytes = encode(&mut req).await?;
+        stream.write_all(&bytes).await?;
+        stream.flush().await?;
+        mark(Mark::Sent);
+        let mut received = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        let mut closed = false;
+        loop {
+            match response::next(&received, 0, is_head, closed) {
+                Next::Complete(message) => return to_surf(&message, &received),
+                Next::Invalid(e) => {
+                    return Err(Error::from_str(StatusCode::BadGateway, e.to_string()));
+                }
+                _ if closed => {
+                    return Err(Error::from_str(
+                        StatusCode::BadGateway,
+                        format!(
+                            "the connection closed after {} bytes, before the response was complete",
+                            received.len()
+                        ),
+                    ));
+                }
+                _ if received.len() >= MAX_RESPONSE => {
+                    return Err(Error::from_str(
+                        StatusCode::BadGateway,
+                        "the response is too large",
+                    ));
+                }
+                _ => {}
+            }
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                closed = true;
+            } else {
+                mark(Mark::FirstByte);
+                received.extend_from_slice(&chunk[..n]);
+            }
         }
-        Ok(res)
     }
+}
+
+/// The request's bytes: its line, its fields, `Host` and `Connection: close` unless given,
+/// and its body with a `Content-Length`.
+async fn encode(req: &mut Request) -> Result<Vec<u8>, Error> {
+    let url = req.url().clone();
+    let mut target = url.path().to_string();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let body = req.take_body().into_bytes().await?;
+    let mut head = format!("{} {target} HTTP/1.1\r\n", req.method());
+    let has = |name: &str| req.header(name).is_some();
+    let (host, connection, length) = (has("host"), has("connection"), has("content-length"));
+    if !host {
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        head.push_str(&format!(
+            "Host: {}{port}\r\n",
+            url.host_str().unwrap_or_default()
+        ));
+    }
+    for (name, values) in req.iter() {
+        for value in values.iter() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    if !connection {
+        head.push_str("Connection: close\r\n");
+    }
+    if !length && !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+/// The parsed message as a surf response.
+fn to_surf(message: &response::Message, received: &[u8]) -> Result<Response, Error> {
+    let head = &message.head;
+    let status = StatusCode::try_from(head.status).map_err(|_| {
+        Error::from_str(
+            StatusCode::BadGateway,
+            format!("status {} is not one surf knows", head.status),
+        )
+    })?;
+    let mut res = Response::new(status);
+    res.set_version(Some(if head.minor_version == 0 {
+        Version::Http1_0
+    } else {
+        Version::Http1_1
+    }));
+    for (name, value) in &head.fields {
+        if let Ok(value) = std::str::from_utf8(value) {
+            res.append_header(name.as_str(), value.trim());
+        }
+    }
+    res.set_body(message.body(received));
+    Ok(res)
 }
 
 #[async_trait::async_trait]
@@ -330,157 +408,6 @@ impl HttpClient for TimedClient {
 
     fn config(&self) -> &Config {
         &self.config
-    }
-}
-
-/// Whether the response has a body that async-h1 did not attach, i.e. one
-/// delimited by the server closing the connection (RFC 9112, section 6.3).
-fn body_left_unread(res: &Response, is_head: bool) -> bool {
-    let status = u16::from(res.status());
-    if is_head || (100..200).contains(&status) || status == 204 || status == 304 {
-        return false;
-    }
-    if res.header(CONTENT_LENGTH).is_some() {
-        return false;
-    }
-    match res.header(TRANSFER_ENCODING) {
-        None => true,
-        // The same test async-h1 uses to pick its chunked decoder.
-        Some(encoding) => encoding.last().as_str() != "chunked",
-    }
-}
-
-/// The TCP stream as async-h1 sees it: records `sent` and `first_byte`, and
-/// stops each read at the end of the response head until the head is done.
-///
-/// Cloning gives another handle on the same connection.
-#[derive(Clone)]
-struct TimedStream(Arc<Mutex<StreamState>>);
-
-struct StreamState {
-    stream: TcpStream,
-    probe: Option<Probe>,
-    origin: Instant,
-    head: HeadEnd,
-    /// Bytes read from the socket past the end of the head, not yet handed out.
-    held_back: Vec<u8>,
-    held_back_pos: usize,
-}
-
-impl TimedStream {
-    fn new(stream: TcpStream, probe: Option<Probe>, origin: Instant) -> Self {
-        Self(Arc::new(Mutex::new(StreamState {
-            stream,
-            probe,
-            origin,
-            head: HeadEnd::default(),
-            held_back: Vec::new(),
-            held_back_pos: 0,
-        })))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, StreamState> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl StreamState {
-    fn record(&self, mark: Mark) {
-        if let Some(probe) = &self.probe {
-            probe.record(mark, self.origin);
-        }
-    }
-}
-
-impl AsyncRead for TimedStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let mut state = self.lock();
-        // async-h1 only reads once the request is fully written and flushed.
-        state.record(Mark::Sent);
-
-        let state = &mut *state;
-        if state.held_back_pos < state.held_back.len() {
-            let rest = &state.held_back[state.held_back_pos..];
-            let n = rest.len().min(buf.len());
-            buf[..n].copy_from_slice(&rest[..n]);
-            state.held_back_pos += n;
-            if state.held_back_pos == state.held_back.len() {
-                state.held_back = Vec::new();
-                state.held_back_pos = 0;
-            }
-            return Poll::Ready(Ok(n));
-        }
-
-        let n = match Pin::new(&mut state.stream).poll_read(cx, buf) {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        if n > 0 {
-            state.record(Mark::FirstByte);
-        }
-        if let Some(head_len) = state.head.feed(&buf[..n]) {
-            state.held_back = buf[head_len..n].to_vec();
-            state.held_back_pos = 0;
-            return Poll::Ready(Ok(head_len));
-        }
-        Poll::Ready(Ok(n))
-    }
-}
-
-impl AsyncWrite for TimedStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.lock().stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.lock().stream).poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.lock().stream).poll_close(cx)
-    }
-}
-
-/// Finds where the response head ends, with async-h1's own rule: after a line
-/// feed that makes the bytes so far end in `\r\n\r\n` or `\n\n`.
-#[derive(Debug, Default)]
-struct HeadEnd {
-    done: bool,
-    seen: usize,
-    last: [u8; 4],
-}
-
-impl HeadEnd {
-    /// Feeds the next bytes read; once, returns how many of them belong to the
-    /// head (the rest is body).
-    fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
-        if self.done {
-            return None;
-        }
-        for (i, &byte) in bytes.iter().enumerate() {
-            self.last = [self.last[1], self.last[2], self.last[3], byte];
-            self.seen += 1;
-            let crlf_crlf = self.seen >= 4 && self.last == *b"\r\n\r\n";
-            let lf_lf = self.seen >= 2 && self.last[2..] == *b"\n\n";
-            if crlf_crlf || lf_lf {
-                self.done = true;
-                return Some(i + 1);
-            }
-        }
-        None
     }
 }
 
@@ -517,6 +444,8 @@ mod tests {
                         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslept"
                             .to_owned()
                     }
+                    "/http10" => "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_owned(),
+                    "/interim-chunked" => "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n".to_owned(),
                     "/nolength" => {
                         "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno length given".to_owned()
                     }
@@ -542,7 +471,7 @@ mod tests {
 
     async fn fetch(client: surf::Client, origin: Instant, url: String) -> (String, Marks) {
         let probe = Probe::new();
-        let mut req = surf::get(url).build();
+        let mut req = client.get(url).build();
         req.set_ext(probe.clone());
         let mut res = async_std::future::timeout(Duration::from_secs(20), client.send(req))
             .await
@@ -607,12 +536,25 @@ mod tests {
         assert!(marks.in_order().iter().all(Option::is_some) && marks.is_ordered());
     }
 
+    /// Regression: the concurrency clients gave up on an HTTP/1.0 status line, so the key
+    /// property was never judged on an HTTP/1.0 server. They read what the raw client reads.
+    #[async_std::test]
+    async fn http10_interim_and_chunked_responses_are_read() {
+        let addr = start_server().await;
+        let origin = Instant::now();
+        for path in ["/http10", "/interim-chunked"] {
+            let client = TimedClient::new(origin).surf_client();
+            let (body, _) = fetch(client, origin, format!("http://{addr}{path}")).await;
+            assert_eq!(body, "hello", "{path}");
+        }
+    }
+
     #[async_std::test]
     async fn sends_connection_close_and_works_without_probe() {
         let addr = start_server().await;
         let client = TimedClient::new(Instant::now()).surf_client();
         let mut res = client
-            .send(surf::get(format!("http://{addr}/echo")))
+            .send(client.get(format!("http://{addr}/echo")))
             .await
             .unwrap();
         let echoed = res.body_string().await.unwrap().to_ascii_lowercase();
@@ -627,7 +569,7 @@ mod tests {
         let origin = Instant::now();
         let client = TimedClient::new(origin).surf_client();
         let probe = Probe::new();
-        let mut req = surf::get(format!("http://{addr}/")).build();
+        let mut req = client.get(format!("http://{addr}/")).build();
         req.set_ext(probe.clone());
         let error = client.send(req).await.unwrap_err();
         assert!(error.downcast_ref::<io::Error>().is_some(), "{error:?}");
@@ -636,17 +578,5 @@ mod tests {
             marks.start.is_some() && marks.connected.is_none(),
             "{marks:?}"
         );
-    }
-
-    #[test]
-    fn head_end_is_found_across_reads() {
-        let mut head = HeadEnd::default();
-        assert_eq!(head.feed(b"HTTP/1.1 200 OK\r\nA: b\r"), None);
-        assert_eq!(head.feed(b"\n\r"), None);
-        assert_eq!(head.feed(b"\nbody"), Some(1));
-        assert_eq!(head.feed(b"\r\n\r\n"), None);
-
-        let mut bare = HeadEnd::default();
-        assert_eq!(bare.feed(b"HTTP/1.1 204 No Content\n\nrest"), Some(25));
     }
 }

@@ -312,6 +312,8 @@ mod tests {
         assert_eq!(route_of(b"GET /?x=1 HTTP/1.1\r\n\r\n"), Ok(Route::NotFound));
         assert_eq!(route_of(b"get / HTTP/1.1\r\n\r\n"), Ok(Route::NotFound));
         assert_eq!(route_of(b"POST / HTTP/1.1\r\n\r\n"), Ok(Route::NotFound));
+        assert_eq!(route_of(b"OPTIONS * HTTP/1.1\r\n\r\n"), Ok(Route::NotFound));
+        assert!(head::parse(b"GET * HTTP/1.1\r\n\r\n").is_err());
         assert_eq!(route_of(b"GET / HTTP/1.0\r\n\r\n"), Ok(Route::NotFound));
         assert_eq!(
             route_of(b"GET / HTTP/2.0\r\n\r\n"),

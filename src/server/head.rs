@@ -113,7 +113,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
         return Err(HeadError::HeadTooLarge);
     }
     let content_length = content_length(headers)?;
-    let (path, has_query) = split_target(parts.target)?;
+    let (path, has_query) = split_target(parts.method, parts.target)?;
     Ok(Some(RequestHead {
         method: parts.method.to_vec(),
         path: path.to_vec(),
@@ -212,7 +212,11 @@ fn is_target_byte(b: u8) -> bool {
 }
 
 /// Reduces origin-form and absolute-form targets to their path (RFC 9112 section 3.2).
-fn split_target(target: &[u8]) -> Result<(&[u8], bool), HeadError> {
+/// The asterisk-form of `OPTIONS *` (section 3.2.4) is valid too, and names no page.
+fn split_target<'a>(method: &[u8], target: &'a [u8]) -> Result<(&'a [u8], bool), HeadError> {
+    if target == b"*" && method == b"OPTIONS" {
+        return Ok((target, false));
+    }
     let path_and_query = if target.starts_with(b"/") {
         target
     } else {

@@ -14,7 +14,7 @@ use super::checks::{self, Attempt};
 use super::scenario::{self, Params};
 use super::timeline::{human, ms};
 use super::{CAPACITY, after, fill, limits, with_rerun};
-use crate::kit::check::Context;
+use crate::kit::context::Context;
 use crate::kit::report::{CheckResult, Verdict};
 use serde_json::{Map, Value, json};
 

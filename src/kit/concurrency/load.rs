@@ -439,7 +439,7 @@ async fn read_response(stream: &mut TcpStream, track: &Tracker, origin: Instant,
                 });
                 if received.len() < RAW_READ_LIMIT {
                     received.extend_from_slice(&chunk[..n]);
-                    if let Ok(Some(head)) = crate::kit::raw::Response::parse(&received) {
+                    if let Ok(Some(head)) = crate::kit::response::Head::parse(&received) {
                         track.at(origin, |t, _| t.status = Some(head.status));
                     }
                 }

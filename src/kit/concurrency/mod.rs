@@ -81,26 +81,16 @@ mod timeline;
 pub use capacity::{Classification, classify};
 pub use limits::raise_open_file_limit;
 
-use crate::kit::check::{CheckInfo, Context};
+use crate::kit::context::{CheckInfo, Context};
 use crate::kit::report::{CheckResult, Verdict};
+pub use crate::kit::settings::{
+    ConcurrencySettings, DEFAULT_MAX, MIN_BUDGET, MIN_SLEEP, default_slow,
+};
 use checks::Attempt;
 use scenario::Params;
 use serde_json::Value;
 use std::time::Duration;
 use timeline::human;
-
-/// `--slow K` and the other options of the group.
-#[derive(Debug, Clone, Default)]
-pub struct ConcurrencySettings {
-    /// `--slow K`: concurrent slow requests (default: the larger of 16 and 4 x CPUs).
-    pub slow: Option<usize>,
-    /// `--fast-budget`: time a fast request may take (default: the larger of 50 ms and S/10).
-    pub fast_budget: Option<Duration>,
-    /// `--capacity`: also run the capacity search.
-    pub capacity: bool,
-    /// `--max`: the largest K the capacity search tries (default 1024 when `None`).
-    pub max: Option<usize>,
-}
 
 pub const SLEEP_IS_SLOW: &str = "concurrency.sleep-is-slow";
 pub const SLOW_DOES_NOT_DELAY_FAST: &str = "concurrency.slow-does-not-delay-fast";
@@ -109,58 +99,11 @@ pub const IDLE_CLIENT_DOES_NOT_DELAY_FAST: &str = "concurrency.idle-client-does-
 pub const ABORTED_SLOW_REQUEST: &str = "concurrency.aborted-slow-request";
 pub const CAPACITY: &str = "concurrency.capacity";
 
-/// Below this, `GET /sleep` is not slow enough to judge anything.
-pub const MIN_SLEEP: Duration = Duration::from_millis(200);
-/// The smallest default fast budget.
-pub const MIN_BUDGET: Duration = Duration::from_millis(50);
 /// Fast requests per attempt.
 pub const FAST_REQUESTS: usize = 5;
-/// The capacity search's default largest K.
-pub const DEFAULT_MAX: usize = 1024;
 /// Bound on connecting, on each raw socket operation, and on the wait for a load to be in
 /// place (SYN retries after a full accept queue take 1 s, then 3 s, then 7 s).
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl ConcurrencySettings {
-    /// K: `--slow`, or the larger of 16 and 4 × the CPUs.
-    pub fn k(&self) -> usize {
-        self.slow.unwrap_or_else(default_slow).max(1)
-    }
-
-    /// The fast budget for a measured sleep S: `--fast-budget`, or max(50 ms, S/10).
-    pub fn budget(&self, sleep: Duration) -> Duration {
-        self.fast_budget
-            .unwrap_or_else(|| MIN_BUDGET.max(sleep / 10))
-    }
-
-    /// The capacity search's largest K.
-    pub fn max(&self) -> usize {
-        self.max.unwrap_or(DEFAULT_MAX).max(1)
-    }
-}
-
-/// The larger of 16 and 4 × the machine's CPUs: a blocking sleep only shows once K exceeds
-/// the executor's threads.
-pub fn default_slow() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    16.max(4 * cpus)
-}
-
-/// What the concurrency checks keep across the checks of one run.
-#[derive(Debug, Clone, Default)]
-pub struct State {
-    /// S, or why it could not be measured; `None` until calibrated.
-    sleep: Option<Result<Duration, String>>,
-    /// For an `--addr` target: why later checks need a fresh server.
-    tainted: Option<String>,
-}
-
-impl State {
-    /// The calibrated sleep S, once measured.
-    pub fn sleep(&self) -> Option<&Result<Duration, String>> {
-        self.sleep.as_ref()
-    }
-}
 
 /// The checks of the group, in run order.
 pub fn checks(settings: &ConcurrencySettings) -> Vec<CheckInfo> {
@@ -268,7 +211,7 @@ fn fresh(ctx: &mut Context<'_>) -> Result<(), String> {
 /// Measures S on a fresh server and records it.
 fn calibrate(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
     let outcome = measure(ctx);
-    ctx.concurrency.sleep = Some(outcome.clone().map_err(|(text, _)| text));
+    ctx.calibration.sleep = Some(outcome.clone().map_err(|(text, _)| text));
     outcome
 }
 
@@ -298,7 +241,7 @@ fn measure(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
         )),
     };
     if landed.gave_up() && !ctx.target.restartable() {
-        ctx.concurrency.tainted = Some("the kit gave up on GET /sleep during calibration".into());
+        ctx.calibration.tainted = Some("the kit gave up on GET /sleep during calibration".into());
     }
     outcome
 }
@@ -329,11 +272,11 @@ fn calibration_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
 /// What every judged check needs first: a clean server and S. `None` (with the result set
 /// to skip or fail) when the check cannot run.
 fn prepare(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<Params> {
-    if ctx.concurrency.tainted.is_none() && ctx.concurrency.sleep.is_none() {
+    if ctx.calibration.tainted.is_none() && ctx.calibration.sleep.is_none() {
         // Measured here when the calibration check is not selected; it fails there.
         let _ = calibrate(ctx);
     }
-    if let Some(reason) = &ctx.concurrency.tainted {
+    if let Some(reason) = &ctx.calibration.tainted {
         result.verdict = Verdict::Skip;
         result.detail = format!(
             "needs a fresh server: {reason}, the server may still be working on it, and the kit \
@@ -341,7 +284,7 @@ fn prepare(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<Params> {
         );
         return None;
     }
-    let sleep = match ctx.concurrency.sleep.clone() {
+    let sleep = match ctx.calibration.sleep.clone() {
         Some(Ok(sleep)) => sleep,
         None => unreachable!("calibrated above"),
         Some(Err(why)) => {
@@ -427,7 +370,7 @@ fn after(ctx: &mut Context<'_>, id: &str, last: &Attempt) {
             let _ = ctx.target.restart();
         }
     } else if last.gave_up > 0 {
-        ctx.concurrency.tainted = Some(format!("{id} gave up on {} request(s)", last.gave_up));
+        ctx.calibration.tainted = Some(format!("{id} gave up on {} request(s)", last.gave_up));
     }
 }
 
@@ -534,28 +477,6 @@ mod tests {
         });
         assert_eq!(with.last().unwrap().id, CAPACITY);
         assert!(with[1].description.contains("with 7 GET /sleep"));
-    }
-
-    #[test]
-    fn defaults_derive_from_the_machine_and_from_s() {
-        let settings = ConcurrencySettings::default();
-        assert!(settings.k() >= 16 && settings.k() % 4 == 0);
-        assert_eq!(settings.budget(Duration::from_millis(300)), MIN_BUDGET);
-        assert_eq!(
-            settings.budget(Duration::from_secs(5)),
-            Duration::from_millis(500)
-        );
-        let given = ConcurrencySettings {
-            fast_budget: Some(Duration::from_millis(7)),
-            slow: Some(0),
-            ..Default::default()
-        };
-        assert_eq!(
-            given.budget(Duration::from_secs(5)),
-            Duration::from_millis(7)
-        );
-        assert_eq!(given.k(), 1);
-        assert_eq!(given.max(), DEFAULT_MAX);
     }
 
     #[test]

@@ -27,13 +27,14 @@
 
 pub mod strategies;
 
-use crate::kit::check::{CheckInfo, Context};
+use crate::kit::context::{CheckInfo, Context};
 use crate::kit::escape::{escape, replay_command};
-use crate::kit::expect::{Expectation, Kind};
+use crate::kit::expect::{Kind, Plan};
 use crate::kit::fixtures;
 use crate::kit::judge::{Judgement, judge};
 use crate::kit::raw::{self, Delivery, Ending, Exchange, Timing};
 use crate::kit::report::{CheckResult, Evidence, Verdict};
+pub use crate::kit::settings::FuzzSettings;
 use crate::kit::target::Target;
 use crate::pages::Pages;
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -49,21 +50,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use strategies::Input;
 
-/// Options of the fuzz group.
-#[derive(Debug, Clone, Default)]
-pub struct FuzzSettings {
-    /// Cases per generator family; 0 means [`DEFAULT_CASES`].
-    pub cases: u32,
-    /// Seed of the run; a random one is chosen (and reported) when `None`.
-    pub seed: Option<u64>,
-    /// Write each minimal failing input as a fixture file here.
-    pub save_failures: Option<PathBuf>,
-}
-
-/// Cases per family when none is given: against the reference server (release build, two
-/// cores) the four families take one to three seconds in all, at 1,500 to 3,500 cases per
-/// second; a server that keeps connections open costs [`KEEP_ALIVE_LINGER`] more per case.
-pub const DEFAULT_CASES: u32 = 1000;
+pub use crate::kit::settings::DEFAULT_FUZZ_CASES as DEFAULT_CASES;
 /// A liveness probe (`GET /`) runs after this many passing cases, and after every failure.
 pub const PROBE_EVERY: u32 = 100;
 /// `GET /` round trips timed before a family runs.
@@ -159,7 +146,7 @@ impl Family {
 }
 
 /// The checks of the group, in run order.
-pub fn checks(_settings: &FuzzSettings) -> Vec<CheckInfo> {
+pub fn checks() -> Vec<CheckInfo> {
     Family::ALL
         .into_iter()
         .map(|family| CheckInfo {
@@ -172,11 +159,7 @@ pub fn checks(_settings: &FuzzSettings) -> Vec<CheckInfo> {
 
 /// Cases per family for these settings.
 pub fn cases_per_family(settings: &FuzzSettings) -> u32 {
-    if settings.cases == 0 {
-        DEFAULT_CASES
-    } else {
-        settings.cases
-    }
+    settings.cases()
 }
 
 /// The run's seed: the given one, or one picked at random once per process (so every
@@ -342,6 +325,7 @@ impl Deadline {
             connect: self.full,
             response,
             linger: self.linger,
+            close_wait: self.full.min(raw::DEFAULT_CLOSE_WAIT),
         }
     }
 }
@@ -355,12 +339,13 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
         connect: full,
         response: full,
         linger: Duration::ZERO,
+        close_wait: Duration::ZERO,
     };
     let mut times = Vec::with_capacity(BASELINE_ROUNDS);
     for _ in 0..BASELINE_ROUNDS {
         let started = Instant::now();
-        match raw::send(addr, &request, &timing, false) {
-            Ok(ex) if ex.complete.is_some() => times.push(started.elapsed()),
+        match raw::send(addr, &request, &timing, &[false]) {
+            Ok(ex) if !ex.responses.is_empty() => times.push(started.elapsed()),
             _ => return Deadline::from_baseline(None, full, false),
         }
     }
@@ -368,7 +353,7 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
     let p90 = times[(times.len() * 9).div_ceil(10) - 1];
     timing.linger = MAX_LINGER;
     let keeps_alive =
-        raw::send(addr, &request, &timing, false).is_ok_and(|ex| ex.ending == Ending::KeptOpen);
+        raw::send(addr, &request, &timing, &[false]).is_ok_and(|ex| ex.ending == Ending::KeptOpen);
     Deadline::from_baseline(Some(p90), full, keeps_alive)
 }
 
@@ -376,7 +361,7 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub input: Input,
-    pub expectation: Expectation,
+    pub plan: Plan,
     /// `None` when no connection could be made.
     pub exchange: Option<Exchange>,
     pub judgement: Judgement,
@@ -431,7 +416,7 @@ impl Checked {
             request,
             response,
             ending,
-            expected: self.expectation.describe(),
+            expected: self.plan.describe(),
             replay,
         }
     }
@@ -446,13 +431,12 @@ pub fn check_input(
     pages: Option<&Pages>,
     retry: bool,
 ) -> Checked {
-    let facts = input.facts();
-    let expectation = Expectation::new(facts.kind, &facts);
-    let first = exchange(addr, input, &expectation, deadline, deadline.case, pages);
+    let plan = Plan::of(&input.delivery);
+    let first = exchange(addr, input, &plan, deadline, deadline.case, pages);
     let known_to_ignore =
         deadline.ignores_half_close && first.judgement.rule == Some(IGNORES_HALF_CLOSE);
     if retry && first.timed_out() && deadline.case < deadline.full && !known_to_ignore {
-        let mut second = exchange(addr, input, &expectation, deadline, deadline.full, pages);
+        let mut second = exchange(addr, input, &plan, deadline, deadline.full, pages);
         second.retried = true;
         return second;
     }
@@ -462,7 +446,7 @@ pub fn check_input(
 fn exchange(
     addr: SocketAddr,
     input: &Input,
-    expectation: &Expectation,
+    plan: &Plan,
     deadline: &Deadline,
     response: Duration,
     pages: Option<&Pages>,
@@ -471,10 +455,10 @@ fn exchange(
         addr,
         &input.delivery,
         &deadline.timing(response),
-        expectation.head_request,
+        &plan.heads(),
     ) {
         Ok(ex) => {
-            let judgement = judge(expectation, &ex, pages);
+            let judgement = judge(plan, &ex, pages);
             (Some(ex), judgement)
         }
         Err(e) => (
@@ -484,12 +468,13 @@ fn exchange(
                 rule: Some("no-response"),
                 detail: format!("cannot connect to {addr}: {e}"),
                 outcome: None,
+                request: 0,
             },
         ),
     };
     Checked {
         input: input.clone(),
-        expectation: expectation.clone(),
+        plan: plan.clone(),
         exchange,
         judgement,
         waited: response,
@@ -811,7 +796,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
                 .insert("minimal_length".into(), json!(checked.input.len()));
             result
                 .data
-                .insert("kind".into(), json!(checked.expectation.kind.to_string()));
+                .insert("kind".into(), json!(checked.plan.first().kind.to_string()));
             if let Some(dir) = &settings.fuzz.save_failures {
                 let rule = result.rule.clone().unwrap_or_default();
                 match save_failure(dir, family, seed, &checked, &rule) {
@@ -915,7 +900,7 @@ fn save_failure(
     let path = dir.join(format!("{id}.toml"));
     std::fs::write(
         &path,
-        fixture_text(&id, &description, checked.expectation.kind, &checked.input),
+        fixture_text(&id, &description, checked.plan.first().kind, &checked.input),
     )?;
     Ok(path)
 }

@@ -16,7 +16,7 @@
 //! (`40\r`): those inputs are half-closed too, so that such a server stops waiting.
 
 use crate::kit::escape::escape_truncated;
-use crate::kit::expect::{Facts, Kind, analyze};
+use crate::kit::expect::{Analysis, FeatureId, analyze};
 use crate::kit::raw::Delivery;
 use proptest::collection::vec;
 use proptest::option;
@@ -76,6 +76,7 @@ impl Input {
                 pieces,
                 pause,
                 half_close,
+                later: Vec::new(),
             },
         }
     }
@@ -93,8 +94,8 @@ impl Input {
         self.len() == 0
     }
 
-    /// What the expectations table makes of the bytes.
-    pub fn facts(&self) -> Facts {
+    /// The requests the analyzer finds in the bytes.
+    pub fn analysis(&self) -> Analysis {
         analyze(&self.bytes())
     }
 }
@@ -123,26 +124,35 @@ impl fmt::Debug for Input {
     }
 }
 
-/// Whether the client must half-close after sending: the head is incomplete (or nothing
-/// is sent), lines end with a bare LF, which a server may not take as a line end, or a
-/// lenient server may read a malformed `Content-Length` as a body still to come.
-pub fn needs_half_close(facts: &Facts) -> bool {
-    matches!(facts.kind, Kind::Incomplete | Kind::Empty | Kind::BareLf)
-        || facts.bare_lf
-        || facts.awaited_body.is_some()
+/// Whether the client must half-close after sending: the last request is incomplete (or
+/// nothing is sent), lines end with a bare LF, which a server may not take as a line end,
+/// or a lenient server may read a malformed `Content-Length` as a body still to come.
+pub fn needs_half_close(analysis: &Analysis) -> bool {
+    !analysis.last().complete
+        || analysis.requests.iter().any(|r| {
+            r.has(FeatureId::BareLf)
+                || r.has(FeatureId::LenientContentLength)
+                || r.has(FeatureId::InvalidContentLength)
+        })
 }
 
 /// Whether an input may be sent at all: never the slow route, and nothing a correct
 /// server may legitimately wait on (a chunked body, a body over the limit).
-pub fn is_fuzzable(facts: &Facts) -> bool {
-    !facts.may_be_slow && !facts.transfer_encoding && !facts.large_body
+pub fn is_fuzzable(analysis: &Analysis) -> bool {
+    analysis.requests.iter().all(|r| {
+        !r.may_be_slow && !r.has(FeatureId::TransferEncoding) && !r.has(FeatureId::LargeBody)
+    })
+}
+
+fn may_be_slow(bytes: &[u8]) -> bool {
+    analyze(bytes).requests.iter().any(|r| r.may_be_slow)
 }
 
 /// Rewrites a request line that may mean `/sleep`: first its `%` signs become `_`, then,
 /// if needed, its `s` and `S` become `z` and `Z`. A path without `%` and without `s`
 /// cannot mean `/sleep` however a server decodes it.
 fn defuse(mut bytes: Vec<u8>) -> Vec<u8> {
-    if !analyze(&bytes).may_be_slow {
+    if !may_be_slow(&bytes) {
         return bytes;
     }
     let mut start = 0;
@@ -165,11 +175,11 @@ fn defuse(mut bytes: Vec<u8>) -> Vec<u8> {
                 *b = to;
             }
         }
-        if !analyze(&bytes).may_be_slow {
+        if !may_be_slow(&bytes) {
             return bytes;
         }
     }
-    // Not reached with the analyzer as it is; kept so the promise holds whatever it says.
+    // A later request of a pipelined send may still mean it.
     for b in &mut bytes {
         match *b {
             b'%' => *b = b'_',
@@ -720,21 +730,21 @@ pub fn pause() -> impl Strategy<Value = Duration> {
 pub fn request_line_input() -> impl Strategy<Value = Input> {
     grammar_request()
         .prop_map(Input::from_bytes)
-        .prop_filter("not fuzzable", |i| is_fuzzable(&i.facts()))
+        .prop_filter("not fuzzable", |i| is_fuzzable(&i.analysis()))
 }
 
 /// The inputs of `fuzz.bytes`: arbitrary bytes, sent whole.
 pub fn bytes_input() -> impl Strategy<Value = Input> {
     arbitrary_bytes()
         .prop_map(Input::from_bytes)
-        .prop_filter("not fuzzable", |i| is_fuzzable(&i.facts()))
+        .prop_filter("not fuzzable", |i| is_fuzzable(&i.analysis()))
 }
 
 /// The inputs of `fuzz.mutation`: edited valid requests, sent whole.
 pub fn mutation_input() -> impl Strategy<Value = Input> {
     mutated_request()
         .prop_map(Input::from_bytes)
-        .prop_filter("not fuzzable", |i| is_fuzzable(&i.facts()))
+        .prop_filter("not fuzzable", |i| is_fuzzable(&i.analysis()))
 }
 
 /// The inputs of `fuzz.delivery`: requests of the other generators split into 2 to
@@ -746,5 +756,5 @@ pub fn delivery_input() -> impl Strategy<Value = Input> {
         pause(),
     )
         .prop_map(|(bytes, cuts, pause)| Input::split(bytes, &cuts, pause))
-        .prop_filter("not fuzzable", |i| is_fuzzable(&i.facts()))
+        .prop_filter("not fuzzable", |i| is_fuzzable(&i.analysis()))
 }

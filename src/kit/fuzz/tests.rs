@@ -2,7 +2,7 @@
 
 use super::strategies::*;
 use super::*;
-use crate::kit::expect::{Kind, Outcome, analyze};
+use crate::kit::expect::{Kind, Outcome, Plan, analyze};
 use proptest::prelude::any;
 use proptest::strategy::ValueTree;
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ const SEED: u64 = 20_241_125;
 fn kinds(inputs: &[Input]) -> HashMap<Kind, usize> {
     let mut counts = HashMap::new();
     for input in inputs {
-        *counts.entry(input.facts().kind).or_insert(0) += 1;
+        *counts.entry(input.analysis().first().kind).or_insert(0) += 1;
     }
     counts
 }
@@ -54,18 +54,18 @@ fn no_input_may_be_slow_and_incomplete_ones_half_close() {
         let inputs = sample(family, SEED, 1000);
         assert_eq!(inputs.len(), 1000);
         for input in inputs {
-            let facts = input.facts();
+            let analysis = input.analysis();
             assert!(
-                !facts.may_be_slow,
+                analysis.requests.iter().all(|r| !r.may_be_slow),
                 "{family:?} generated a slow request: {input:?}"
             );
-            assert!(is_fuzzable(&facts), "{family:?}: {input:?}");
+            assert!(is_fuzzable(&analysis), "{family:?}: {input:?}");
             assert_eq!(
                 input.delivery.half_close,
-                needs_half_close(&facts),
+                needs_half_close(&analysis),
                 "{input:?}"
             );
-            if matches!(facts.kind, Kind::Incomplete | Kind::Empty) {
+            if !analysis.last().complete {
                 assert!(
                     input.delivery.half_close,
                     "{family:?}: incomplete but not half-closed: {input:?}"
@@ -145,7 +145,7 @@ fn few_generated_values_are_filtered_out() {
         let rejected = (0..1000)
             .filter(|_| {
                 let bytes = strategy.new_tree(&mut runner).unwrap().current();
-                !is_fuzzable(&Input::from_bytes(bytes).facts())
+                !is_fuzzable(&Input::from_bytes(bytes).analysis())
             })
             .count();
         assert!(rejected < 20, "{name}: {rejected} of 1000 rejected");
@@ -164,12 +164,15 @@ fn requests_that_may_mean_sleep_are_rewritten() {
         b"GET /sleep",
     ] {
         assert!(
-            analyze(bytes).may_be_slow,
+            analyze(bytes).requests.iter().any(|r| r.may_be_slow),
             "{:?}",
             String::from_utf8_lossy(bytes)
         );
         let input = Input::from_bytes(bytes.to_vec());
-        assert!(!input.facts().may_be_slow, "{input:?}");
+        assert!(
+            input.analysis().requests.iter().all(|r| !r.may_be_slow),
+            "{input:?}"
+        );
         assert_eq!(input.len(), bytes.len());
     }
     // The first fix is the gentlest: only `%` changes when that is enough.
@@ -269,9 +272,8 @@ fn a_prefix_matching_server_is_caught_with_a_short_input() {
     let result = runner.run(&Family::RequestLine.strategy(), |input| {
         let bytes = input.bytes();
         let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        let facts = analyze(&bytes);
-        let expectation = Expectation::new(facts.kind, &facts);
-        if line.starts_with(b"GET /") && !expectation.allows(Outcome::Status(200)) {
+        let plan = Plan::of(&input.delivery);
+        if line.starts_with(b"GET /") && !plan.first().allows(Outcome::Status(200)) {
             return Err(TestCaseError::fail("200 not allowed"));
         }
         Ok(())
@@ -296,7 +298,7 @@ fn failing_inputs_become_fixture_files_that_read_back() {
     );
     assert!(inputs.iter().any(|i| !i.delivery.pause.is_zero()) || inputs.len() == 5);
     for input in inputs {
-        let kind = input.facts().kind;
+        let kind = input.analysis().first().kind;
         let text = fixture_text(
             "fuzz-request-line-7",
             "Found by \"fuzz\": it's here",
@@ -333,7 +335,7 @@ fn deadlines_follow_the_baseline_within_bounds() {
 #[test]
 fn the_group_has_four_checks_and_one_seed_per_run() {
     let settings = FuzzSettings::default();
-    let ids: Vec<String> = checks(&settings).into_iter().map(|c| c.id).collect();
+    let ids: Vec<String> = checks().into_iter().map(|c| c.id).collect();
     assert_eq!(
         ids,
         [
@@ -344,7 +346,7 @@ fn the_group_has_four_checks_and_one_seed_per_run() {
         ]
     );
     assert!(
-        checks(&settings)
+        checks()
             .iter()
             .all(|c| c.group == "fuzz" && c.description.len() > 40)
     );

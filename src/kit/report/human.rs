@@ -410,6 +410,8 @@ pub(crate) mod tests {
             checks: vec![pass, lenient, fail, skip],
             server_output: vec!["listening on 127.0.0.1:7878".into(), "panic!".into()],
             duration: Duration::from_millis(3456),
+            interrupted: false,
+            notes: Vec::new(),
         }
     }
 

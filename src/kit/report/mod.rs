@@ -149,6 +149,10 @@ pub struct Report {
     /// The last lines the server printed (stdout and stderr), when the kit started it.
     pub server_output: Vec<String>,
     pub duration: Duration,
+    /// The run was interrupted (SIGINT, SIGTERM): only the checks that finished are here.
+    pub interrupted: bool,
+    /// What the kit changed to fit the machine (K lowered under the open-file limit...).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -211,6 +215,8 @@ mod tests {
                 .collect(),
             server_output: Vec::new(),
             duration: Duration::ZERO,
+            interrupted: false,
+            notes: Vec::new(),
         }
     }
 

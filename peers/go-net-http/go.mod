@@ -1,0 +1,3 @@
+module unblocked/peers/go-net-http
+
+go 1.19

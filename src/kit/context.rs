@@ -1,0 +1,123 @@
+//! What a running check may use: the target, the settings, the pages bodies are compared
+//! with, and what the groups keep across checks. The groups (fixtures, fuzz, concurrency)
+//! depend on this, never on the runner ([`crate::kit::check`]) that calls them.
+
+use crate::kit::raw::{DEFAULT_CLOSE_WAIT, DEFAULT_LINGER, Timing};
+use crate::kit::report::CheckResult;
+use crate::kit::settings::Settings;
+use crate::kit::target::Target;
+use crate::pages::Pages;
+use std::time::{Duration, Instant};
+
+/// How often an exiting process is polled.
+const EXIT_POLL: Duration = Duration::from_millis(10);
+
+/// A check that can run: its stable id, group and what it tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInfo {
+    pub id: String,
+    pub group: &'static str,
+    pub description: String,
+}
+
+impl CheckInfo {
+    pub fn new(id: impl Into<String>, group: &'static str, description: impl Into<String>) -> Self {
+        CheckInfo {
+            id: id.into(),
+            group,
+            description: description.into(),
+        }
+    }
+
+    /// An empty result for this check, passing until told otherwise.
+    pub fn result(&self) -> CheckResult {
+        CheckResult::new(self.id.clone(), self.group, self.description.clone())
+    }
+}
+
+/// Called as checks run, e.g. to draw a progress line.
+pub trait Progress {
+    fn begin(&self, _total: usize) {}
+    fn check_started(&self, _info: &CheckInfo) {}
+    /// What a long check is doing now ("412/1000 cases, 2 failure classes").
+    fn step(&self, _what: &str) {}
+    fn check_done(&self, _result: &CheckResult) {}
+    fn end(&self) {}
+}
+
+/// No progress display.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// The calibrated sleep S of the concurrency group, kept across its checks.
+#[derive(Debug, Clone, Default)]
+pub struct Calibration {
+    /// S, or why it could not be measured; `None` until calibrated.
+    pub sleep: Option<Result<Duration, String>>,
+    /// For an `--addr` target: why later checks need a fresh server.
+    pub tainted: Option<String>,
+}
+
+/// What a running check may use.
+pub struct Context<'a> {
+    pub target: &'a mut Target,
+    pub settings: &'a Settings,
+    /// The pages bodies are compared with, when known.
+    pub pages: Option<Pages>,
+    pub calibration: Calibration,
+    pub progress: &'a dyn Progress,
+}
+
+impl Context<'_> {
+    /// Socket timeouts for one request.
+    pub fn timing(&self, slow: bool) -> Timing {
+        Timing {
+            connect: self.settings.timeout,
+            response: if slow {
+                self.settings.slow_timeout
+            } else {
+                self.settings.timeout
+            },
+            linger: DEFAULT_LINGER,
+            close_wait: DEFAULT_CLOSE_WAIT,
+        }
+    }
+
+    /// If the server process died, restarts it when the target allows, and returns what
+    /// happened (exit status and its last output lines) for the check that killed it.
+    pub fn revive(&mut self) -> Option<String> {
+        self.revive_within(Duration::ZERO)
+    }
+
+    /// [`Self::revive`], waiting up to `wait` for a process that is exiting to be gone:
+    /// a refused or reset connection is often the first sign of a death not yet reaped.
+    pub fn revive_within(&mut self, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        let death = loop {
+            match self.target.exit_description() {
+                Some(death) => break death,
+                None if Instant::now() >= deadline || !self.target.restartable() => return None,
+                None => std::thread::sleep(EXIT_POLL), // polls for the process to end
+            }
+        };
+        // Only the dead process's own lines: an earlier run's would blame the wrong input.
+        let last = self.target.process_output_tail(10);
+        let mut text = format!("the server {death}");
+        if !last.is_empty() {
+            text.push_str(&format!("; its last output:\n{}", last.join("\n")));
+        }
+        text.push_str(&self.restart_note());
+        Some(text)
+    }
+
+    /// Restarts a server the kit started; says how that went (empty for `--addr`).
+    pub fn restart_note(&mut self) -> String {
+        if !self.target.restartable() {
+            return String::new();
+        }
+        match self.target.restart() {
+            Ok(()) => "\n(restarted for the next checks)".into(),
+            Err(e) => format!("\n(could not restart it: {e})"),
+        }
+    }
+}

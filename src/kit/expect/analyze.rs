@@ -1,0 +1,494 @@
+//! The request analyzer: request bytes in, the requests they hold out, each with every
+//! feature of the per-feature table it has, the route a tolerant server would serve, and
+//! its row. Several requests in one send are read one after another (pipelining, RFC 9112
+//! section 9.3.2), as long as each one's framing is certain.
+
+use super::Kind;
+use super::features::FeatureId::{self, *};
+use super::grammar::{self, Lines, TargetForm};
+use super::{LARGE_BODY, LARGE_HEAD, LONG_REQUEST_LINE, MANY_FIELDS, MIN_LINE_LIMIT, SMALL_HEAD};
+
+/// What a tolerant server serves a request as: the route of its method and normalised path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    Hello,
+    Slow,
+    NotFound,
+}
+
+/// One request of a send, as the expectations need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub kind: Kind,
+    /// Every feature found, sorted, each once.
+    pub features: Vec<FeatureId>,
+    /// The route a server that tolerates every tolerable feature serves.
+    pub route: Route,
+    /// The method is `HEAD`: the answer is framed without a body.
+    pub head_request: bool,
+    /// A server that decodes `%XX`, ignores case or strips slashes might take it for
+    /// `/sleep`: it gets the slow route's timeout, and fuzzing never sends it.
+    pub may_be_slow: bool,
+    /// The head (and its declared body) is all there.
+    pub complete: bool,
+    /// Bytes of the send this request takes (from its first byte, leading empty lines
+    /// included, to the end of its body).
+    pub len: usize,
+    /// Where the request ends is certain, so what follows is the next request.
+    pub framing_known: bool,
+    /// The normalised path, when it differs from the path sent (for a redirect's Location).
+    pub normal_path: Option<Vec<u8>>,
+    /// The request is HTTP/1.1: a server that closes after answering it should say so.
+    pub http11: bool,
+    /// The request asked the server to close (`Connection: close`).
+    pub asks_close: bool,
+}
+
+impl RequestFacts {
+    pub fn has(&self, feature: FeatureId) -> bool {
+        self.features.contains(&feature)
+    }
+}
+
+/// The requests of one send, in order; the last may be incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    pub requests: Vec<RequestFacts>,
+}
+
+impl Analysis {
+    /// The first request (every send has one, even an empty one).
+    pub fn first(&self) -> &RequestFacts {
+        &self.requests[0]
+    }
+
+    /// The last request.
+    pub fn last(&self) -> &RequestFacts {
+        self.requests.last().expect("at least one request")
+    }
+}
+
+/// Reads the requests in `bytes`.
+pub fn analyze(bytes: &[u8]) -> Analysis {
+    let mut requests = vec![one(bytes, 0, false)];
+    loop {
+        let last = requests.last().expect("one at least");
+        let end: usize = requests.iter().map(|r| r.len).sum();
+        if !last.complete || !last.framing_known || end >= bytes.len() {
+            return Analysis { requests };
+        }
+        requests.push(one(bytes, end, true));
+    }
+}
+
+/// A request being read.
+struct Reading {
+    features: Vec<FeatureId>,
+    route: Route,
+    head_request: bool,
+    may_be_slow: bool,
+    normal_path: Option<Vec<u8>>,
+    version: Option<(u8, u8)>,
+    /// The request line's words read tolerantly with no feature that forbids serving it.
+    line_ok: bool,
+}
+
+impl Reading {
+    fn add(&mut self, feature: FeatureId) {
+        self.features.push(feature);
+    }
+}
+
+/// Reads the request starting at `start`.
+fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
+    let mut r = Reading {
+        features: Vec::new(),
+        route: Route::NotFound,
+        head_request: false,
+        may_be_slow: false,
+        normal_path: None,
+        version: None,
+        line_ok: false,
+    };
+    if follows {
+        r.add(FollowsARequest);
+    }
+    let rest = &bytes[start..];
+    if rest.is_empty() {
+        r.add(Empty);
+        return finish(r, 0, false, true, false);
+    }
+    let line_start = leading_empty_lines(rest);
+    if line_start > 0 {
+        r.add(LeadingEmptyLines);
+    }
+    r.head_request = first_word(&rest[line_start..]) == Some(b"HEAD");
+    let mut lines = Lines::new(rest, line_start);
+    let Some(line) = lines.next_line() else {
+        // The request line is not ended: the half-close ends it, if anything.
+        let partial = &rest[line_start..];
+        if !partial.is_empty() {
+            r.add(LineEndedByClose);
+            read_request_line(&mut r, partial);
+            r.may_be_slow |= partial_may_be_slow(partial);
+        }
+        r.add(IncompleteHead);
+        sizes(&mut r, partial.len() + 1, false, rest.len() + 1, 0);
+        return finish(r, rest.len(), false, true, false);
+    };
+    read_request_line(&mut r, line);
+    let head = read_fields(&mut lines);
+    let bare_lf = lines.bare_lf;
+    let head_len = if head.complete {
+        lines.pos
+    } else {
+        rest.len() + 1
+    };
+    sizes(&mut r, line.len(), true, head_len, head.fields);
+    if !head.complete {
+        r.add(IncompleteHead);
+        return finish(r, rest.len(), false, true, head.asks_close);
+    }
+    if bare_lf {
+        r.add(BareLf);
+    }
+    for feature in &head.features {
+        r.add(*feature);
+    }
+    if !head.has_host && r.version == Some((1, 1)) {
+        r.add(MissingHost);
+    }
+    let body_sent = (rest.len() - lines.pos) as u64;
+    let (body_len, complete, framing_known) = body(&mut r, &head, body_sent);
+    let len = lines.pos + body_len.min(body_sent) as usize;
+    finish(r, len, complete, framing_known, head.asks_close)
+}
+
+/// The row, features sorted, and the route's slowness.
+fn finish(
+    mut r: Reading,
+    len: usize,
+    complete: bool,
+    framing_known: bool,
+    asks_close: bool,
+) -> RequestFacts {
+    r.features.sort();
+    r.features.dedup();
+    let slow = r.route == Route::Slow;
+    let kind = kind_of(&r.features, r.route, r.line_ok);
+    RequestFacts {
+        kind,
+        route: r.route,
+        head_request: r.head_request,
+        may_be_slow: r.may_be_slow || slow,
+        complete,
+        len,
+        framing_known,
+        normal_path: r.normal_path,
+        http11: r.version == Some((1, 1)),
+        asks_close,
+        features: r.features,
+    }
+}
+
+/// Bytes of empty lines (CRLF or LF) at the start.
+fn leading_empty_lines(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        if bytes[at..].starts_with(b"\r\n") {
+            at += 2;
+        } else if bytes[at..].starts_with(b"\n") {
+            at += 1;
+        } else {
+            return at;
+        }
+    }
+}
+
+/// The first whitespace-delimited word of the first line.
+fn first_word(bytes: &[u8]) -> Option<&[u8]> {
+    let line = bytes.split(|&b| b == b'\n').next()?;
+    line.split(|&b| grammar::is_line_whitespace(b))
+        .find(|w| !w.is_empty())
+}
+
+/// The features of the request line, and the route a tolerant server reads from it.
+fn read_request_line(r: &mut Reading, line: &[u8]) {
+    let Some(words) = grammar::words(line) else {
+        r.add(WrongWordCount);
+        return;
+    };
+    if !words.single_spaces {
+        r.add(LooseWhitespace);
+    }
+    let method_ok = !words.method.is_empty() && words.method.iter().all(|&b| grammar::is_tchar(b));
+    if !method_ok {
+        r.add(MalformedMethod);
+    }
+    let target_ok = words.target.iter().all(|&b| (0x21..=0x7e).contains(&b));
+    if !target_ok {
+        r.add(MalformedTarget);
+    }
+    r.version = grammar::parse_version(words.version);
+    match r.version {
+        None => r.add(MalformedVersion),
+        Some((1, 1)) => {}
+        Some((1, 0)) => r.add(Http10),
+        Some((1, _)) => r.add(LaterMinorVersion),
+        Some(_) => r.add(UnsupportedMajorVersion),
+    }
+    r.line_ok = method_ok && target_ok && r.version.is_some();
+    let get_or_head = words.method == b"GET" || words.method == b"HEAD";
+    if method_ok && !get_or_head {
+        r.add(if words.method == b"OPTIONS" {
+            OptionsMethod
+        } else {
+            OtherMethod
+        });
+    }
+    if words.method == b"HEAD" {
+        r.add(HeadMethod);
+    }
+    let path = match grammar::target_form(words.target) {
+        TargetForm::Origin { path, query } => Some((path, query)),
+        TargetForm::Absolute { path, query } => {
+            r.add(AbsoluteForm);
+            Some((path, query))
+        }
+        TargetForm::Asterisk if words.method == b"OPTIONS" => None,
+        TargetForm::Authority if words.method == b"CONNECT" => {
+            r.add(AuthorityForm);
+            None
+        }
+        _ => {
+            r.add(BadTarget);
+            None
+        }
+    };
+    let Some((path, query)) = path else {
+        return;
+    };
+    if query {
+        r.add(Query);
+    }
+    r.may_be_slow = may_mean_sleep(&path);
+    let normal = grammar::normalize_path(&path);
+    if normal != path {
+        r.add(NonNormalPath);
+        r.normal_path = Some(normal.clone());
+    }
+    r.route = match normal.as_slice() {
+        b"/" if get_or_head => Route::Hello,
+        b"/sleep" if get_or_head => Route::Slow,
+        _ => Route::NotFound,
+    };
+}
+
+/// What the field lines say.
+struct FieldLines {
+    complete: bool,
+    fields: usize,
+    has_host: bool,
+    asks_close: bool,
+    /// Valid `Content-Length` values, as sent.
+    lengths: Vec<Vec<u8>>,
+    /// Every length a lenient server may read from a malformed `Content-Length` line.
+    lenient_lengths: Vec<u64>,
+    features: Vec<FeatureId>,
+}
+
+/// Reads field lines up to the empty line that ends the head.
+fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
+    let mut head = FieldLines {
+        complete: false,
+        fields: 0,
+        has_host: false,
+        asks_close: false,
+        lengths: Vec::new(),
+        lenient_lengths: Vec::new(),
+        features: Vec::new(),
+    };
+    while let Some(line) = lines.next_line() {
+        if line.is_empty() {
+            head.complete = true;
+            break;
+        }
+        head.fields += 1;
+        let Some((name, value)) = grammar::field(line) else {
+            head.features.push(InvalidField);
+            if let Some(colon) = line.iter().position(|&b| b == b':')
+                && line[..colon]
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(b"content-length")
+            {
+                head.lenient_lengths
+                    .extend(grammar::tolerant_length(&line[colon + 1..]));
+            }
+            continue;
+        };
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        if is("host") {
+            head.has_host = true;
+        } else if is("content-length") {
+            head.lengths.push(value.trim_ascii().to_vec());
+            if grammar::strict_length(value).is_none() {
+                head.lenient_lengths.extend(grammar::tolerant_length(value));
+            }
+        } else if is("transfer-encoding") {
+            head.features.push(TransferEncoding);
+        } else if is("expect") {
+            head.features.push(ExpectField);
+        } else if is("connection") {
+            head.asks_close |= value
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+    }
+    head
+}
+
+/// The size features: the request line (its length without the line end, and whether it
+/// is complete) and the head.
+fn sizes(r: &mut Reading, line_len: usize, line_complete: bool, head_len: usize, fields: usize) {
+    // The reference refuses a complete line longer than its limit, and a line still
+    // arriving once it holds more than the limit and a CR.
+    let overlong = if line_complete {
+        line_len > LONG_REQUEST_LINE
+    } else {
+        line_len > LONG_REQUEST_LINE + 2
+    };
+    if overlong {
+        r.add(OverlongRequestLine);
+    } else if line_len + 2 > MIN_LINE_LIMIT {
+        r.add(LongRequestLine);
+    }
+    if head_len > LARGE_HEAD || fields > MANY_FIELDS {
+        r.add(OversizedHead);
+    } else if head_len > SMALL_HEAD {
+        r.add(BigHead);
+    }
+}
+
+/// The body's framing: `(declared length, complete, framing known)`.
+fn body(r: &mut Reading, head: &FieldLines, sent: u64) -> (u64, bool, bool) {
+    if head.features.contains(&TransferEncoding) {
+        // Where a chunked body ends is not the analyzer's business: nothing after it is
+        // judged.
+        return (sent, true, false);
+    }
+    let mut declared = None;
+    let mut invalid = false;
+    for value in &head.lengths {
+        match grammar::strict_length(value) {
+            Some(n) if declared.is_none_or(|d| d == n) => declared = Some(n),
+            _ => invalid = true,
+        }
+    }
+    let lenient = head.lenient_lengths.iter().copied().max();
+    if invalid || head.features.contains(&InvalidField) && lenient.is_some() {
+        if invalid {
+            r.add(InvalidContentLength);
+        }
+        if lenient.is_some_and(|n| n > sent) {
+            r.add(LenientContentLength);
+        }
+        return (sent, true, false);
+    }
+    if declared.is_some_and(|n| n > LARGE_BODY) {
+        r.add(LargeBody);
+    }
+    match declared {
+        Some(n) if n > sent => {
+            // The reference refuses a large body at once; a server that reads it waits
+            // for the rest, which the client never sends.
+            r.add(IncompleteHead);
+            (n, false, true)
+        }
+        Some(n) => (n, true, true),
+        None => (0, true, true),
+    }
+}
+
+/// The row of a request: its most telling feature, or its route.
+fn kind_of(features: &[FeatureId], route: Route, line_ok: bool) -> Kind {
+    let has = |f: FeatureId| features.contains(&f);
+    let any = |list: &[FeatureId]| list.iter().any(|&f| has(f));
+    if has(Empty) {
+        Kind::Empty
+    } else if any(&[IncompleteHead, LineEndedByClose]) {
+        Kind::Incomplete
+    } else if any(&[
+        MalformedMethod,
+        MalformedTarget,
+        MalformedVersion,
+        WrongWordCount,
+    ]) {
+        Kind::Malformed
+    } else if has(LooseWhitespace) {
+        Kind::LooseWhitespace
+    } else if any(&[BadTarget, AuthorityForm]) {
+        Kind::BadTarget
+    } else if has(UnsupportedMajorVersion) {
+        Kind::UnsupportedVersion
+    } else if any(&[InvalidField, InvalidContentLength, LenientContentLength]) {
+        Kind::MalformedHeader
+    } else if has(OversizedHead) {
+        Kind::HugeHead
+    } else if has(OverlongRequestLine) {
+        Kind::LongTarget
+    } else if any(&[OtherMethod, OptionsMethod]) {
+        Kind::OtherMethod
+    } else if has(Query) {
+        Kind::WithQuery
+    } else if any(&[Http10, LaterMinorVersion]) {
+        Kind::OtherMinorVersion
+    } else if has(NonNormalPath) {
+        Kind::NormalizedPath
+    } else if !line_ok {
+        Kind::Malformed
+    } else {
+        match route {
+            Route::Hello if has(HeadMethod) => Kind::HeadHello,
+            Route::Slow if has(HeadMethod) => Kind::HeadSlow,
+            Route::Hello if has(AbsoluteForm) => Kind::AbsoluteHello,
+            Route::Hello if has(BareLf) => Kind::BareLf,
+            Route::Hello => Kind::Hello,
+            Route::Slow => Kind::Slow,
+            Route::NotFound => Kind::NotFound,
+        }
+    }
+}
+
+/// Whether a server that decodes `%XX`, ignores case or strips slashes could take this path
+/// for `/sleep`. Errs on the side of yes: it only keeps slow requests out of fuzzing and
+/// picks the longer timeout.
+fn may_mean_sleep(path: &[u8]) -> bool {
+    let mut decoded = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while i < path.len() {
+        if path[i] == b'%'
+            && let Some(byte) = path
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            decoded.push(byte);
+            i += 3;
+            continue;
+        }
+        decoded.push(path[i]);
+        i += 1;
+    }
+    decoded.make_ascii_lowercase();
+    decoded.retain(|&b| b != b'/');
+    decoded.windows(5).any(|w| w == b"sleep")
+}
+
+/// For a request line still arriving: could it be heading for `/sleep`?
+fn partial_may_be_slow(partial: &[u8]) -> bool {
+    partial
+        .to_ascii_lowercase()
+        .windows(5)
+        .any(|w| w == b"sleep")
+        || partial.contains(&b'%')
+}

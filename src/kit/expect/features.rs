@@ -1,0 +1,519 @@
+//! The per-feature table: every feature the analyzer can find in a request, what the
+//! reference server does about it, what else a correct server may answer because of it,
+//! and the RFC section or book listing that says so. [`super::Expectation::derive`]
+//! composes the features of a request into its allowed outcomes.
+
+use super::Outcome::{self, SilentClose as CLOSE, Status as S};
+
+/// A feature of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FeatureId {
+    HeadMethod,
+    OtherMethod,
+    OptionsMethod,
+    MalformedMethod,
+    AbsoluteForm,
+    AuthorityForm,
+    BadTarget,
+    MalformedTarget,
+    Query,
+    NonNormalPath,
+    Http10,
+    LaterMinorVersion,
+    UnsupportedMajorVersion,
+    MalformedVersion,
+    WrongWordCount,
+    LooseWhitespace,
+    BareLf,
+    LeadingEmptyLines,
+    MissingHost,
+    InvalidField,
+    InvalidContentLength,
+    LenientContentLength,
+    TransferEncoding,
+    LargeBody,
+    LongRequestLine,
+    OverlongRequestLine,
+    BigHead,
+    OversizedHead,
+    ExpectField,
+    IncompleteHead,
+    LineEndedByClose,
+    Empty,
+    FollowsARequest,
+    HalfClosedAfter,
+}
+
+/// What the reference server does with a request that has the feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    /// Serves the request as if the feature were not there.
+    Serves,
+    /// Answers the book's 404 page: the book matches the exact request line, and the
+    /// reference follows the book.
+    NotFound,
+    /// Refuses the request with one of these.
+    Refuses(&'static [Outcome]),
+}
+
+/// One row of the per-feature table.
+#[derive(Debug)]
+pub struct Feature {
+    pub id: FeatureId,
+    /// Stable kebab-case name, used in reports and the README.
+    pub name: &'static str,
+    pub example: &'static str,
+    pub reference: Reference,
+    /// Outcomes a server that refuses the request because of the feature may answer.
+    pub refusals: &'static [Outcome],
+    /// A refusing server may also answer any 4xx, with its own error page.
+    pub any_client_error: bool,
+    /// A server may serve the request's route as if the feature were not there.
+    pub served: bool,
+    /// A server that matches the exact request line, as the book does, answers its 404
+    /// page.
+    pub misroute: bool,
+    /// Why, citing the RFC section or the book.
+    pub why: &'static str,
+}
+
+/// The table, in the order the README prints it.
+pub const FEATURES: &[Feature] = &[
+    Feature {
+        id: FeatureId::HeadMethod,
+        name: "head-method",
+        example: "`HEAD / HTTP/1.1`",
+        reference: Reference::Serves,
+        refusals: &[S(405), S(501)],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 9110 9.3.2: HEAD is GET without content, and the response MUST NOT have a body; the book knows only GET (404); 405 or 501 from a server that does not implement it (RFC 9110 15.5.6, 15.6.2)",
+    },
+    Feature {
+        id: FeatureId::OtherMethod,
+        name: "other-method",
+        example: "`POST /`, `DELETE /`, `get /` (methods are case-sensitive)",
+        reference: Reference::NotFound,
+        refusals: &[S(400), S(405), S(501)],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "the book serves pages only to GET; RFC 9110 9.1: method names are case-sensitive; 405 or 501 (RFC 9110 15.5.6, 15.6.2), or the stack's own 4xx; never the hello page",
+    },
+    Feature {
+        id: FeatureId::OptionsMethod,
+        name: "options-method",
+        example: "`OPTIONS * HTTP/1.1`, `OPTIONS / HTTP/1.1`",
+        reference: Reference::NotFound,
+        refusals: &[S(200), S(204), S(400), S(405), S(501)],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 9110 9.3.7: a server may describe its options in a 200 or 204 (not the hello page); RFC 9112 3.2.4: `*` is a valid target for OPTIONS",
+    },
+    Feature {
+        id: FeatureId::MalformedMethod,
+        name: "malformed-method",
+        example: "`G@T /`, an empty method",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[S(405), S(501)],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 9110 9.1 and 5.6.2: a method is a token; RFC 9112 3: an invalid request line SHOULD get 400; 405 or 501 from a server that reads it as an unknown method",
+    },
+    Feature {
+        id: FeatureId::AbsoluteForm,
+        name: "absolute-form",
+        example: "`GET http://localhost/ HTTP/1.1`",
+        reference: Reference::Serves,
+        refusals: &[S(400)],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 3.2.2: a server MUST accept the absolute-form; the book matches the line (404)",
+    },
+    Feature {
+        id: FeatureId::AuthorityForm,
+        name: "authority-form",
+        example: "`CONNECT example.com:443 HTTP/1.1`",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[S(405), S(501)],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 9112 3.2.3: the authority-form is only for CONNECT, which a page server need not support (RFC 9110 9.3.6: 405 or 501)",
+    },
+    Feature {
+        id: FeatureId::BadTarget,
+        name: "bad-target",
+        example: "`GET index.html`, `GET *`, `GET ftp://h/`",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 9112 3.2: a GET target is in origin-form or absolute-form; an invalid request line SHOULD get 400 (RFC 9112 3)",
+    },
+    Feature {
+        id: FeatureId::MalformedTarget,
+        name: "malformed-target",
+        example: "a target with a byte outside visible ASCII (`GET /\\xff`)",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 3986 2 and RFC 9112 3.2: a target holds only visible ASCII; an invalid request line SHOULD get 400",
+    },
+    Feature {
+        id: FeatureId::Query,
+        name: "query",
+        example: "`GET /?x=1`, `GET /sleep?x`",
+        reference: Reference::NotFound,
+        refusals: &[],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 3.2.1: the query is part of the target and the book matches the whole line (404); a server that ignores the query serves the path",
+    },
+    Feature {
+        id: FeatureId::NonNormalPath,
+        name: "non-normal-path",
+        example: "`GET //`, `GET /./`, `GET /%2e%2e/`, `GET /%73leep`",
+        reference: Reference::NotFound,
+        refusals: &[S(301), S(308), S(400)],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 3986 6.2.2: percent-encoded unreserved characters and dot segments normalise away, and widely used servers merge slashes; they serve the normalised path, or redirect to it (301/308 with its Location)",
+    },
+    Feature {
+        id: FeatureId::Http10,
+        name: "http-1.0",
+        example: "`GET / HTTP/1.0`",
+        reference: Reference::NotFound,
+        refusals: &[],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 9110 2.5: a server may serve an HTTP/1.0 request; the book matches `HTTP/1.1` exactly (404)",
+    },
+    Feature {
+        id: FeatureId::LaterMinorVersion,
+        name: "later-minor-version",
+        example: "`GET / HTTP/1.2`",
+        reference: Reference::NotFound,
+        refusals: &[S(400), S(505)],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 9110 2.5: a 1.x server answers a later 1.x request as 1.1; a server can also refuse it (505)",
+    },
+    Feature {
+        id: FeatureId::UnsupportedMajorVersion,
+        name: "unsupported-major-version",
+        example: "`GET / HTTP/2.0`, `GET / HTTP/3.0`",
+        reference: Reference::Refuses(&[S(505)]),
+        refusals: &[S(400)],
+        any_client_error: false,
+        served: true,
+        misroute: true,
+        why: "RFC 9110 15.6.6: 505 names an unsupported major version; RFC 9110 2.5: a server can send 505, so answering as 1.1, or 400, is also seen",
+    },
+    Feature {
+        id: FeatureId::MalformedVersion,
+        name: "malformed-version",
+        example: "`HTTP/1.10`, `http/1.1`, `HTTP/1`",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[S(505)],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 9112 2.3: HTTP-version is case-sensitive `HTTP/DIGIT.DIGIT`; an invalid request line SHOULD get 400",
+    },
+    Feature {
+        id: FeatureId::WrongWordCount,
+        name: "wrong-word-count",
+        example: "`GET /`, `GET`, `GET / HTTP/1.1 x`",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: true,
+        served: false,
+        misroute: true,
+        why: "RFC 9112 3: a request line is method, target and version; an invalid one SHOULD get 400",
+    },
+    Feature {
+        id: FeatureId::LooseWhitespace,
+        name: "loose-whitespace",
+        example: "`GET  / HTTP/1.1`, tabs, leading or trailing whitespace, a bare CR",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: true,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 3: a recipient MAY split the request line on any whitespace (SP, HTAB, VT, FF, bare CR); RFC 9112 2.2: a bare CR is invalid or read as SP",
+    },
+    Feature {
+        id: FeatureId::BareLf,
+        name: "bare-lf",
+        example: "`GET / HTTP/1.1\\n\\n`",
+        reference: Reference::Serves,
+        refusals: &[S(400), S(408), CLOSE],
+        any_client_error: true,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 2.2: a recipient MAY accept a bare LF as a line end; one that does not sees no complete head (400, 408 or a close once the client half-closes), or one long request line (404)",
+    },
+    Feature {
+        id: FeatureId::LeadingEmptyLines,
+        name: "leading-empty-lines",
+        example: "`\\r\\nGET / HTTP/1.1`",
+        reference: Reference::Serves,
+        refusals: &[S(400)],
+        any_client_error: true,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line; one that does not reads an empty request line",
+    },
+    Feature {
+        id: FeatureId::MissingHost,
+        name: "missing-host",
+        example: "`GET / HTTP/1.1` with no Host field",
+        reference: Reference::Serves,
+        refusals: &[S(400)],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host; the book's clients never send it, and the book serves them",
+    },
+    Feature {
+        id: FeatureId::InvalidField,
+        name: "invalid-field",
+        example: "a field line without a colon, with a bad name, a space before the colon, obs-fold",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: true,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 5.1 and 5.2: 400, or (obs-fold) repair; the book's servers never read fields and serve the request",
+    },
+    Feature {
+        id: FeatureId::InvalidContentLength,
+        name: "invalid-content-length",
+        example: "`Content-Length: x`, two different lengths",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: true,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 6.3 item 5: a server MUST answer 400 and close; the book's servers never read the length and serve the request",
+    },
+    Feature {
+        id: FeatureId::LenientContentLength,
+        name: "lenient-content-length",
+        example: "`Content-Length: 40\\r` or `+40` with a shorter body, then the half-close",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[S(408), CLOSE],
+        any_client_error: true,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 8: a lenient server reads a longer body than was sent and waits for it; once the client half-closes, the message is incomplete (408 or a close); the book's servers never read it",
+    },
+    Feature {
+        id: FeatureId::TransferEncoding,
+        name: "transfer-encoding",
+        example: "`Transfer-Encoding: chunked`",
+        reference: Reference::Refuses(&[S(501)]),
+        refusals: &[S(400), S(411)],
+        any_client_error: true,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 6.1 and 7: a server decodes chunked, or answers 501 to a coding it does not implement (the reference implements none)",
+    },
+    Feature {
+        id: FeatureId::LargeBody,
+        name: "large-body",
+        example: "`Content-Length` over 1 MiB",
+        reference: Reference::Refuses(&[S(413)]),
+        refusals: &[],
+        any_client_error: true,
+        served: true,
+        misroute: false,
+        why: "RFC 9110 15.5.14: 413 for content larger than the server is willing to process; a server may also read it",
+    },
+    Feature {
+        id: FeatureId::LongRequestLine,
+        name: "long-request-line",
+        example: "a request line of 8,001 to 8,192 octets",
+        reference: Reference::Serves,
+        refusals: &[S(414), S(400), S(431)],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 3: recipients SHOULD support request lines of at least 8,000 octets; beyond that, 414 (RFC 9110 15.5.15)",
+    },
+    Feature {
+        id: FeatureId::OverlongRequestLine,
+        name: "overlong-request-line",
+        example: "a request line over 8 KiB (the reference's limit)",
+        reference: Reference::Refuses(&[S(414)]),
+        refusals: &[S(400), S(431)],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 9110 15.5.15: 414 for a target longer than the server wishes to parse; a server that parses it serves the request",
+    },
+    Feature {
+        id: FeatureId::BigHead,
+        name: "big-head",
+        example: "a head of 8 to 16 KiB",
+        reference: Reference::Serves,
+        refusals: &[S(431), S(400)],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 6585 5: 431 for header fields larger than the server wishes to process; widely used servers limit heads to 8 KiB",
+    },
+    Feature {
+        id: FeatureId::OversizedHead,
+        name: "oversized-head",
+        example: "a head over 16 KiB or over 100 fields",
+        reference: Reference::Refuses(&[S(431)]),
+        refusals: &[S(400)],
+        any_client_error: true,
+        served: true,
+        misroute: false,
+        why: "RFC 6585 5: 431 for header fields too large; a server with larger limits serves the request",
+    },
+    Feature {
+        id: FeatureId::ExpectField,
+        name: "expect-field",
+        example: "`Expect: 100-continue`",
+        reference: Reference::Serves,
+        refusals: &[S(417)],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 9110 10.1.1: a server may send 100 (Continue) first, or 417 to an expectation it does not meet",
+    },
+    Feature {
+        id: FeatureId::IncompleteHead,
+        name: "incomplete-head",
+        example: "part of a head, then the client's half-close",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[S(408), CLOSE],
+        any_client_error: true,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 8: an incomplete message; a server MAY answer an error before closing, or close; the book's servers read only the request line and answer it",
+    },
+    Feature {
+        id: FeatureId::LineEndedByClose,
+        name: "line-ended-by-close",
+        example: "`GET / HTTP/1.1` then the half-close, with no line end",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[S(408), CLOSE],
+        any_client_error: true,
+        served: true,
+        misroute: true,
+        why: "RFC 9112 8: an incomplete message; the book's `BufRead::lines` takes the end of the stream for a line end and serves the line",
+    },
+    Feature {
+        id: FeatureId::Empty,
+        name: "empty",
+        example: "a connection that sends nothing and half-closes",
+        reference: Reference::Refuses(&[CLOSE]),
+        refusals: &[S(400), S(404), S(408)],
+        any_client_error: true,
+        served: false,
+        misroute: false,
+        why: "nothing was asked, so nothing is owed; some servers answer an error (the async book's answer 404)",
+    },
+    Feature {
+        id: FeatureId::FollowsARequest,
+        name: "follows-a-request",
+        example: "a second request on the connection, pipelined or after the first answer",
+        reference: Reference::Serves,
+        refusals: &[CLOSE],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 9.3 and 9.6: a server may answer it in order or close after any response (the reference closes after the first)",
+    },
+    Feature {
+        id: FeatureId::HalfClosedAfter,
+        name: "half-closed-after",
+        example: "a complete request, then the client's half-close",
+        reference: Reference::Serves,
+        refusals: &[CLOSE],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        why: "RFC 9112 9.6 does not require a server to answer once the client has half-closed, and widely used stacks close instead (`no-answer-after-half-close`)",
+    },
+];
+
+/// The row of `id`.
+pub fn feature(id: FeatureId) -> &'static Feature {
+    FEATURES
+        .iter()
+        .find(|f| f.id == id)
+        .expect("every feature has a row")
+}
+
+impl FeatureId {
+    pub fn name(self) -> &'static str {
+        feature(self).name
+    }
+}
+
+/// The table as Markdown, for the README (a test keeps the README in step with it).
+pub fn markdown_table() -> String {
+    let list = |v: &[Outcome]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter()
+                .map(Outcome::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut text = String::from(
+        "| feature | example | reference | also allowed | served as its route | why |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for f in FEATURES {
+        let reference = match f.reference {
+            Reference::Serves => "serves it".to_string(),
+            Reference::NotFound => "404 (the book)".to_string(),
+            Reference::Refuses(list) => list
+                .iter()
+                .map(Outcome::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut also = list(f.refusals);
+        if f.misroute {
+            also = if also == "-" {
+                "404".into()
+            } else {
+                format!("{also}, 404")
+            };
+        }
+        if f.any_client_error {
+            also.push_str(", any 4xx");
+        }
+        text.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            f.name,
+            f.example,
+            reference,
+            also,
+            if f.served { "yes" } else { "no" },
+            f.why
+        ));
+    }
+    text
+}

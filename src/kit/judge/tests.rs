@@ -1,0 +1,551 @@
+use super::*;
+use crate::kit::raw::{Delivery, Later};
+use crate::kit::response;
+use std::time::Duration;
+
+/// The exchange a raw client would have recorded for `received` and `ending`.
+fn exchange(delivery: Delivery, plan: &Plan, received: &[u8], ending: Ending) -> Exchange {
+    let closed = ending == Ending::Closed;
+    let (responses, rest) = response::all(received, &plan.heads(), closed);
+    Exchange {
+        later_sent: delivery.later.len(),
+        delivery,
+        written: 1,
+        received: received.to_vec(),
+        ending,
+        responses,
+        rest,
+        elapsed: Duration::ZERO,
+        first_byte: None,
+    }
+}
+
+fn response(status: &str, body: &[u8], content_length: bool) -> Vec<u8> {
+    let mut r = format!("HTTP/1.1 {status}\r\n").into_bytes();
+    if content_length {
+        r.extend(format!("Content-Length: {}\r\n", body.len()).bytes());
+    }
+    r.extend(b"\r\n");
+    r.extend(body);
+    r
+}
+
+fn pages() -> Pages {
+    Pages::bundled()
+}
+
+fn hello() -> Vec<u8> {
+    response("200 OK", &pages().hello, true)
+}
+
+fn not_found() -> Vec<u8> {
+    response("404 NOT FOUND", &pages().not_found, true)
+}
+
+fn verdict_with(
+    delivery: Delivery,
+    received: &[u8],
+    ending: Ending,
+) -> (Verdict, Option<&'static str>) {
+    let plan = Plan::of(&delivery);
+    let ex = exchange(delivery, &plan, received, ending);
+    let j = judge(&plan, &ex, Some(&pages()));
+    (j.verdict, j.rule)
+}
+
+fn verdict(request: &[u8], received: &[u8], ending: Ending) -> (Verdict, Option<&'static str>) {
+    verdict_with(Delivery::whole(request), received, ending)
+}
+
+fn half_closed(request: &[u8]) -> Delivery {
+    let mut d = Delivery::whole(request);
+    d.half_close = true;
+    d
+}
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+const NOPE: &[u8] = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+const HEAD: &[u8] = b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+#[test]
+fn the_reference_answer_passes() {
+    let with_close = [
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: ".as_slice(),
+        pages().hello.len().to_string().as_bytes(),
+        b"\r\n\r\n",
+        &pages().hello,
+    ]
+    .concat();
+    assert_eq!(
+        verdict(GET, &with_close, Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    assert_eq!(
+        verdict(GET, &hello(), Ending::KeptOpen),
+        (Verdict::Pass, None),
+        "keep-alive is legal"
+    );
+    let chunked = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".as_slice(),
+        format!("{:x}\r\n", pages().hello.len()).as_bytes(),
+        &pages().hello,
+        b"\r\n0\r\n\r\n",
+    ]
+    .concat();
+    assert_eq!(
+        verdict(GET, &chunked, Ending::KeptOpen),
+        (Verdict::Pass, None)
+    );
+    let interim = [b"HTTP/1.1 100 Continue\r\n\r\n".as_slice(), &hello()].concat();
+    assert_eq!(
+        verdict(GET, &interim, Ending::KeptOpen),
+        (Verdict::Pass, None)
+    );
+}
+
+#[test]
+fn each_rule_can_fire() {
+    let hello_page = pages().hello;
+    let cases: Vec<(&[u8], Vec<u8>, Ending, Verdict, &str)> = vec![
+        (
+            NOPE,
+            hello(),
+            Ending::Closed,
+            Verdict::Fail,
+            "status-not-allowed",
+        ),
+        (
+            GET,
+            response("200 OK", b"other", true),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "wrong-page",
+        ),
+        (
+            NOPE,
+            response("404 Not Found", b"other", true),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "wrong-page",
+        ),
+        (GET, vec![], Ending::Closed, Verdict::Fail, "no-response"),
+        (
+            GET,
+            vec![],
+            Ending::Reset,
+            Verdict::Fail,
+            "reset-before-response",
+        ),
+        (
+            GET,
+            vec![],
+            Ending::TimedOut,
+            Verdict::Fail,
+            "no-response-in-time",
+        ),
+        (
+            GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc".to_vec(),
+            Ending::Closed,
+            Verdict::Fail,
+            "wrong-content-length",
+        ),
+        (
+            GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc".to_vec(),
+            Ending::Reset,
+            Verdict::Fail,
+            "reset-before-response",
+        ),
+        (
+            GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nabc".to_vec(),
+            Ending::TimedOut,
+            Verdict::Fail,
+            "no-response-in-time",
+        ),
+        (
+            GET,
+            b"HTTP/1.1 200 OK\r\nContent-Len".to_vec(),
+            Ending::Closed,
+            Verdict::Fail,
+            "malformed-response",
+        ),
+        (
+            GET,
+            b"HTTP/1.1 200 OK\r\nContent-Len".to_vec(),
+            Ending::Reset,
+            Verdict::Fail,
+            "reset-before-response",
+        ),
+        (
+            GET,
+            b"HTTP/1.1 200 OK\r\nContent-Len".to_vec(),
+            Ending::TimedOut,
+            Verdict::Fail,
+            "no-response-in-time",
+        ),
+        (
+            GET,
+            b"hello".to_vec(),
+            Ending::Closed,
+            Verdict::Fail,
+            "malformed-response",
+        ),
+        (
+            GET,
+            b"HTTP/2 200\r\n\r\n".to_vec(),
+            Ending::Closed,
+            Verdict::Fail,
+            "malformed-response",
+        ),
+        (
+            GET,
+            response("200 OK", &hello_page, false),
+            Ending::TimedOut,
+            Verdict::Fail,
+            "unframed-response-never-ends",
+        ),
+        (
+            GET,
+            response("200 OK", &hello_page, false),
+            Ending::Reset,
+            Verdict::Fail,
+            "reset-before-response",
+        ),
+        (
+            GET,
+            [hello(), b"xx".to_vec()].concat(),
+            Ending::Closed,
+            Verdict::Fail,
+            "wrong-content-length",
+        ),
+        (
+            GET,
+            [hello(), not_found()].concat(),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "unrequested-response",
+        ),
+        (
+            HEAD,
+            [response("200 OK", b"", false), hello_page.to_vec()].concat(),
+            Ending::Closed,
+            Verdict::Fail,
+            "body-after-head",
+        ),
+        (
+            HEAD,
+            response("404 NOT FOUND", &pages().not_found, true),
+            Ending::Closed,
+            Verdict::Fail,
+            "body-after-head",
+        ),
+        (
+            GET,
+            response("200 OK", &hello_page, false),
+            Ending::Closed,
+            Verdict::NonStrict,
+            "missing-content-length",
+        ),
+        (
+            GET,
+            hello(),
+            Ending::Reset,
+            Verdict::NonStrict,
+            "reset-after-response",
+        ),
+        (
+            GET,
+            hello(),
+            Ending::Closed,
+            Verdict::NonStrict,
+            "missing-connection-close",
+        ),
+        (
+            GET,
+            [b"HTTP/1.0".as_slice(), &hello()[8..]].concat(),
+            Ending::KeptOpen,
+            Verdict::NonStrict,
+            "status-line-http-1.0",
+        ),
+        (
+            HEAD,
+            response("405 Method Not Allowed", b"", true),
+            Ending::KeptOpen,
+            Verdict::NonStrict,
+            "status-non-strict",
+        ),
+        (
+            b"GET // HTTP/1.1\r\n\r\n",
+            b"HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "redirect-elsewhere",
+        ),
+        (
+            b"OPTIONS * HTTP/1.1\r\n\r\n",
+            hello(),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "wrong-page",
+        ),
+    ];
+    for (request, received, ending, expected_verdict, expected_rule) in cases {
+        let (v, rule) = verdict(request, &received, ending);
+        let what = format!(
+            "{:?} -> {:?} {ending:?}",
+            String::from_utf8_lossy(request),
+            String::from_utf8_lossy(&received)
+        );
+        assert_eq!(
+            (v, rule.unwrap_or("")),
+            (expected_verdict, expected_rule),
+            "{what}"
+        );
+        if let Some(id) = rule {
+            assert!(super::rule(id).is_some(), "{id} is documented");
+        }
+    }
+}
+
+#[test]
+fn rules_are_documented_with_their_reason() {
+    for r in RULES {
+        assert!(!r.why.is_empty() && !r.meaning.is_empty(), "{}", r.id);
+    }
+    assert_eq!(rule("wrong-page").map(|r| r.verdict), Some(Verdict::Fail));
+    assert!(rule("nope").is_none());
+    let table = markdown_rules();
+    assert!(RULES.iter().all(|r| table.contains(&format!(
+        "| `{}` | {} |",
+        r.id,
+        r.verdict.as_str()
+    ))));
+}
+
+#[test]
+fn what_widely_used_stacks_send_is_not_a_failure() {
+    // An HTTP/1.0 status line is only a SHOULD.
+    let v10 = [b"HTTP/1.0".as_slice(), &hello()[8..]].concat();
+    assert_eq!(verdict(GET, &v10, Ending::Closed).0, Verdict::NonStrict);
+    // A stack's own 400 page for a malformed request line, then its close: the reference's
+    // status; and its own 403 page, another 4xx.
+    let page = response("400 Bad Request", b"<h1>Bad Request</h1>", true);
+    assert_eq!(
+        verdict(b"GET  / HTTP/1.1\r\n\r\n", &page, Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    let forbidden = response("403 Forbidden", b"<h1>Forbidden</h1>", true);
+    assert_eq!(
+        verdict(b"GET  / HTTP/1.1\r\n\r\n", &forbidden, Ending::Closed),
+        (Verdict::NonStrict, Some("status-non-strict"))
+    );
+    // Its own 404 page for a request the table calls malformed.
+    let own404 = response("404 Not Found", b"Cannot GET", true);
+    assert_eq!(
+        verdict(b"GET index.html HTTP/1.1\r\n\r\n", &own404, Ending::Closed).0,
+        Verdict::NonStrict
+    );
+    // A redirect to the normalised path.
+    let redirect = b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://localhost/\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(
+        verdict(b"GET // HTTP/1.1\r\n\r\n", redirect, Ending::KeptOpen),
+        (Verdict::NonStrict, Some("status-non-strict"))
+    );
+    // The hello page for a path a normalising server serves as `/`.
+    assert_eq!(
+        verdict(b"GET /./ HTTP/1.1\r\n\r\n", &hello(), Ending::KeptOpen).0,
+        Verdict::NonStrict
+    );
+    // 200 with an Allow field to OPTIONS *.
+    let options = b"HTTP/1.1 200 OK\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(
+        verdict(b"OPTIONS * HTTP/1.1\r\n\r\n", options, Ending::KeptOpen).0,
+        Verdict::NonStrict
+    );
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order_or_closed() {
+    let two = [GET, NOPE].concat();
+    // Both answered, in order, on a connection kept open.
+    assert_eq!(
+        verdict(&two, &[hello(), not_found()].concat(), Ending::KeptOpen),
+        (Verdict::Pass, None)
+    );
+    // The first answered with close announced, then the close: what the reference does.
+    let closing = [
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: ".as_slice(),
+        pages().hello.len().to_string().as_bytes(),
+        b"\r\n\r\n",
+        &pages().hello,
+    ]
+    .concat();
+    assert_eq!(
+        verdict(&two, &closing, Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    // The answers swapped: the second answer is judged against the second request.
+    assert_eq!(
+        verdict(&two, &[not_found(), hello()].concat(), Ending::KeptOpen).1,
+        Some("status-not-allowed")
+    );
+    // The first answered, the second left hanging on an open connection.
+    assert_eq!(
+        verdict(&two, &hello(), Ending::TimedOut),
+        (Verdict::Fail, Some("no-response-in-time"))
+    );
+    // A reuse after the first answer.
+    let mut reuse = Delivery::whole(GET);
+    reuse.later.push(Later {
+        after_responses: 1,
+        bytes: NOPE.to_vec(),
+    });
+    assert_eq!(
+        verdict_with(
+            reuse.clone(),
+            &[hello(), not_found()].concat(),
+            Ending::KeptOpen
+        ),
+        (Verdict::Pass, None)
+    );
+    assert_eq!(
+        verdict_with(reuse, &[hello(), hello()].concat(), Ending::KeptOpen).1,
+        Some("status-not-allowed")
+    );
+}
+
+#[test]
+fn a_half_close_after_a_complete_request_may_be_closed_non_strictly() {
+    assert_eq!(
+        verdict_with(half_closed(GET), &hello(), Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    assert_eq!(
+        verdict_with(half_closed(GET), b"", Ending::Closed),
+        (Verdict::NonStrict, Some("no-answer-after-half-close"))
+    );
+    assert_eq!(
+        verdict_with(half_closed(GET), b"", Ending::TimedOut),
+        (Verdict::Fail, Some("no-response-in-time"))
+    );
+}
+
+#[test]
+fn incomplete_and_empty_requests() {
+    assert_eq!(
+        verdict_with(half_closed(b""), b"", Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    assert_eq!(
+        verdict_with(half_closed(b""), b"", Ending::Reset),
+        (Verdict::NonStrict, Some("reset-after-response"))
+    );
+    let part = half_closed(b"GET / HT");
+    assert_eq!(
+        verdict_with(part.clone(), b"", Ending::Closed),
+        (Verdict::NonStrict, Some("status-non-strict"))
+    );
+    assert_eq!(
+        verdict_with(part.clone(), b"", Ending::TimedOut),
+        (Verdict::NonStrict, Some("ignores-half-close"))
+    );
+    let bad = response("400 Bad Request", b"", true);
+    assert_eq!(
+        verdict_with(part, &bad, Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    // Not half-closed: a server rightly waits for the rest.
+    assert_eq!(
+        verdict(b"GET / HT", b"", Ending::TimedOut),
+        (Verdict::Pass, None)
+    );
+    // A complete request is owed an answer even when a half-close follows an incomplete one.
+    let then_part = half_closed(&[GET, b"GE"].concat());
+    assert_eq!(
+        verdict_with(then_part.clone(), &hello(), Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    assert_eq!(
+        verdict_with(then_part, b"", Ending::Closed).1,
+        Some("no-response")
+    );
+}
+
+#[test]
+fn an_error_page_for_a_defective_head_request_may_carry_its_body() {
+    let request = b"HEAD  / HTTP/1.1\r\n\r\n";
+    let with_length = response("400 Bad Request", b"<p>bad</p>", true);
+    assert_eq!(
+        verdict(request, &with_length, Ending::Closed).0,
+        Verdict::Pass
+    );
+    let until_close = response("400 Bad Request", b"<p>bad</p>", false);
+    assert_eq!(
+        verdict(request, &until_close, Ending::Closed).0,
+        Verdict::Pass
+    );
+    let without = response("400 Bad Request", b"", true);
+    assert_eq!(verdict(request, &without, Ending::Closed).0, Verdict::Pass);
+    let longer = [with_length.clone(), b"x".to_vec()].concat();
+    assert_eq!(
+        verdict(request, &longer, Ending::Closed).1,
+        Some("body-after-head")
+    );
+    // A clean HEAD gets no body, error or not.
+    let clean = b"HEAD /nope HTTP/1.1\r\n\r\n";
+    assert_eq!(
+        verdict(
+            clean,
+            &[
+                response("404 NOT FOUND", b"", false),
+                pages().not_found.to_vec()
+            ]
+            .concat(),
+            Ending::Closed
+        )
+        .1,
+        Some("body-after-head")
+    );
+}
+
+#[test]
+fn the_first_request_outcome_and_the_blamed_request_are_reported() {
+    let two = [GET, NOPE].concat();
+    let plan = Plan::of(&Delivery::whole(two.clone()));
+    let ex = exchange(
+        Delivery::whole(two),
+        &plan,
+        &[hello(), hello()].concat(),
+        Ending::KeptOpen,
+    );
+    let j = judge(&plan, &ex, Some(&pages()));
+    assert_eq!((j.outcome, j.request), (Some(Outcome::Status(200)), 1));
+    assert!(
+        j.detail.starts_with("request 2: status 200 is not allowed"),
+        "{}",
+        j.detail
+    );
+    let plan = Plan::of(&half_closed(b""));
+    let ex = exchange(half_closed(b""), &plan, b"", Ending::Closed);
+    assert_eq!(judge(&plan, &ex, None).outcome, Some(Outcome::SilentClose));
+}
+
+#[test]
+fn without_pages_bodies_are_not_compared_but_redirects_still_are() {
+    let plan = Plan::of(&Delivery::whole(GET));
+    let other = response("200 OK", b"something", true);
+    let ex = exchange(Delivery::whole(GET), &plan, &other, Ending::KeptOpen);
+    assert_eq!(judge(&plan, &ex, None).verdict, Verdict::Pass);
+    let dots = b"GET /./ HTTP/1.1\r\n\r\n";
+    let plan = Plan::of(&Delivery::whole(&dots[..]));
+    let redirect = b"HTTP/1.1 308 Permanent Redirect\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n";
+    let ex = exchange(
+        Delivery::whole(&dots[..]),
+        &plan,
+        redirect,
+        Ending::KeptOpen,
+    );
+    assert_eq!(judge(&plan, &ex, None).rule, Some("redirect-elsewhere"));
+}
