@@ -2,9 +2,14 @@
 //!
 //! It is a small HTTP/1.1 server in the style of the async Rust book's chapter
 //! (async-std, one task per connection) that, with `--flaw none`, behaves
-//! correctly. Every other value of `--flaw NAME` changes exactly one thing so
-//! that it imitates a real-world bug; running the kit against each flaw proves
-//! that every check of the kit can fail. `broken-server --help` lists the flaws.
+//! correctly (it is *not* the book's listing: it reads the whole head and any
+//! body, answers HEAD without a body and never panics). Every other value of
+//! `--flaw NAME` changes one thing so that it imitates a real-world bug; running
+//! the kit against each flaw proves that every check of the kit can fail.
+//! `--flaw book-pool` and `--flaw book-single` instead behave exactly like the
+//! Rust book's own listings (written here from their behaviour, not copied), so
+//! that what the kit reports on them can be checked against the real thing.
+//! `broken-server --help` lists the flaws.
 //!
 //! It deliberately does not use the `unblocked` library: it is a black box with
 //! its own pages. Right after binding it prints `listening on http://IP:PORT`
@@ -119,6 +124,15 @@ enum Flaw {
     HangOnGarbage,
     /// Serves the first request, then exits with status 3
     ExitAfterFirst,
+    /// The Rust book's final listing (without its demo `take(2)`): a pool of 4 threads; the
+    /// request line read by `BufReader::lines().next().unwrap().unwrap()`, so an empty
+    /// connection or a non-UTF-8 line panics a worker, which dies; with all 4 dead, the next
+    /// connection panics main and the pool's drop aborts the process
+    BookPool,
+    /// The Rust book's single-threaded listing: one connection at a time; a panic ends it all
+    BookSingle,
+    /// The book's handler on a thread per connection: a panic loses only that thread
+    ThreadPerConnection,
 }
 
 #[derive(Clone, Copy)]
@@ -314,6 +328,8 @@ fn main() -> std::process::ExitCode {
     };
     if config.flaw == Flaw::Pool2 {
         serve_pool(listener, config.sleep);
+    } else if let Some(design) = book::Design::of(config.flaw) {
+        book::serve(listener, design, config.sleep);
     } else {
         task::block_on(serve(TcpListener::from(listener), config));
     }
@@ -565,5 +581,132 @@ fn close_gracefully_blocking(
     let _ = stream.shutdown(Shutdown::Write);
     if stream.set_read_timeout(Some(DRAIN_TIMEOUT)).is_ok() {
         let _ = std::io::copy(&mut reader.take(MAX_DRAIN), &mut std::io::sink());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The book's listings, by their behaviour.
+// ---------------------------------------------------------------------------
+
+mod book {
+    use super::{Flaw, HELLO, NOT_FOUND};
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::time::Duration;
+
+    /// How the book's handler is run.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Design {
+        /// The final listing's `ThreadPool::new(4)`.
+        Pool,
+        /// The single-threaded listing: the accept loop calls the handler.
+        Single,
+        /// `thread::spawn` per connection, the book's first attempt at concurrency.
+        ThreadPerConnection,
+    }
+
+    impl Design {
+        pub fn of(flaw: Flaw) -> Option<Design> {
+            match flaw {
+                Flaw::BookPool => Some(Design::Pool),
+                Flaw::BookSingle => Some(Design::Single),
+                Flaw::ThreadPerConnection => Some(Design::ThreadPerConnection),
+                _ => None,
+            }
+        }
+    }
+
+    /// The book's workers, as many as its listing starts.
+    const WORKERS: usize = 4;
+
+    type Job = Box<dyn FnOnce() + Send + 'static>;
+
+    pub fn serve(listener: TcpListener, design: Design, sleep: Duration) {
+        let pool = (design == Design::Pool).then(|| Pool::new(WORKERS));
+        for stream in listener.incoming() {
+            // The book unwraps every accepted stream.
+            let stream = stream.unwrap();
+            match (design, &pool) {
+                (Design::Pool, Some(pool)) => pool.execute(move || handle(stream, sleep)),
+                (Design::ThreadPerConnection, _) => {
+                    std::thread::spawn(move || handle(stream, sleep));
+                }
+                _ => handle(stream, sleep),
+            }
+        }
+    }
+
+    /// The book's handler: the first line as UTF-8 text (a panic for an empty connection or
+    /// invalid UTF-8), an exact match on it, the page with only a Content-Length, and the
+    /// stream dropped. No timeout: a silent client holds its thread.
+    fn handle(mut stream: TcpStream, sleep: Duration) {
+        let first = BufReader::new(&stream).lines().next();
+        let line = first.unwrap().unwrap();
+        let (status, page) = match line.as_str() {
+            "GET / HTTP/1.1" => ("HTTP/1.1 200 OK", HELLO),
+            "GET /sleep HTTP/1.1" => {
+                std::thread::sleep(sleep);
+                ("HTTP/1.1 200 OK", HELLO)
+            }
+            _ => ("HTTP/1.1 404 NOT FOUND", NOT_FOUND),
+        };
+        let answer = format!("{status}\r\nContent-Length: {}\r\n\r\n{page}", page.len());
+        stream.write_all(answer.as_bytes()).unwrap();
+    }
+
+    /// The book's final `ThreadPool`: workers share one receiver; a panicking job ends its
+    /// worker's thread, and with it that worker's handle on the receiver. Dropping the pool
+    /// (the graceful shutdown of the final listing) joins every worker and unwraps the join.
+    struct Pool {
+        sender: Option<mpsc::Sender<Job>>,
+        workers: Vec<std::thread::JoinHandle<()>>,
+    }
+
+    impl Pool {
+        fn new(size: usize) -> Pool {
+            let (sender, receiver) = mpsc::channel::<Job>();
+            let receiver = Arc::new(Mutex::new(receiver));
+            let workers = (0..size)
+                .map(|id| {
+                    let receiver = Arc::clone(&receiver);
+                    std::thread::spawn(move || {
+                        loop {
+                            let message = receiver.lock().unwrap().recv();
+                            match message {
+                                Ok(job) => {
+                                    println!("Worker {id} got a job; executing.");
+                                    job();
+                                }
+                                Err(_) => {
+                                    println!("Worker {id} disconnected; shutting down.");
+                                    break;
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            Pool {
+                sender: Some(sender),
+                workers,
+            }
+        }
+
+        /// Once every worker is gone, the receiver is too, and this panics the caller; the
+        /// unwinding drops the pool, whose join of a dead worker panics again: an abort.
+        fn execute(&self, job: impl FnOnce() + Send + 'static) {
+            self.sender.as_ref().unwrap().send(Box::new(job)).unwrap();
+        }
+    }
+
+    impl Drop for Pool {
+        fn drop(&mut self) {
+            drop(self.sender.take());
+            for (id, worker) in self.workers.drain(..).enumerate() {
+                println!("Shutting down worker {id}");
+                worker.join().unwrap();
+            }
+        }
     }
 }

@@ -400,6 +400,9 @@ fn unanswered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation) 
     let ex = case.ex;
     let partial = i == ex.responses.len();
     match (&ex.rest, partial) {
+        // Bytes after a complete answer that start no response: the answer before them was
+        // longer than its framing said.
+        (Next::Invalid(_), true) if i > 0 => return surplus_after(case, found, i - 1),
         (Next::Invalid(error), true) => {
             return found.fail(i, "malformed-response", format!("{at}{error}"));
         }
@@ -503,9 +506,6 @@ fn silent(case: &Case<'_>, found: &mut Findings, i: usize, at: &str, e: &Expecta
 /// Bytes after the last expected response.
 fn surplus(case: &Case<'_>, found: &mut Findings) {
     let ex = case.ex;
-    let Some(last) = ex.responses.last() else {
-        return;
-    };
     let n = case.plan.requests.len();
     let i = n.saturating_sub(1);
     let extra_responses = ex.responses.len() - n;
@@ -517,10 +517,17 @@ fn surplus(case: &Case<'_>, found: &mut Findings) {
         );
         return;
     }
-    let after = ex.received.len() - last.end;
-    if after == 0 || case.open_ended || extra_responses > 0 {
-        return;
+    let ends = ex.responses.last().map_or(0, |last| last.end);
+    if n > 0 && ex.received.len() > ends && !case.open_ended && extra_responses == 0 {
+        surplus_after(case, found, i);
     }
+}
+
+/// Bytes followed the complete answer to request `i` where no answer starts.
+fn surplus_after(case: &Case<'_>, found: &mut Findings, i: usize) {
+    let ex = case.ex;
+    let last = &ex.responses[i];
+    let after = ex.received.len() - last.end;
     let e = &case.plan.requests[i];
     if excused_error_body(e, last, after, ex.ending) {
         return;

@@ -106,6 +106,7 @@ fn the_reference_answer_passes() {
 #[test]
 fn each_rule_can_fire() {
     let hello_page = pages().hello;
+    let (head_get, get_nope) = ([HEAD, GET].concat(), [GET, NOPE].concat());
     let cases: Vec<(&[u8], Vec<u8>, Ending, Verdict, &str)> = vec![
         (
             NOPE,
@@ -240,6 +241,20 @@ fn each_rule_can_fire() {
             Ending::Closed,
             Verdict::Fail,
             "body-after-head",
+        ),
+        (
+            &head_get,
+            [response("404 NOT FOUND", &pages().not_found, true), hello()].concat(),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "body-after-head",
+        ),
+        (
+            &get_nope,
+            [hello(), b"xyz".to_vec(), not_found()].concat(),
+            Ending::KeptOpen,
+            Verdict::Fail,
+            "wrong-content-length",
         ),
         (
             GET,
