@@ -168,8 +168,8 @@ struct Head {
 enum Request {
     /// EOF before any byte: the client connected and left.
     Closed,
-    /// More than `MAX_HEAD` bytes without the end of the head.
-    TooLarge,
+    /// More than `MAX_HEAD` bytes without the end of the head; whether it was a `HEAD`.
+    TooLarge(bool),
     Head(Head),
 }
 
@@ -373,8 +373,8 @@ async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
     let mut reader = BufReader::new(&stream);
     let head = match read_head(&mut reader).await? {
         Request::Closed => return Ok(()),
-        Request::TooLarge => {
-            send(&stream, Page::TooLarge, flaw, false).await?;
+        Request::TooLarge(head_only) => {
+            send(&stream, Page::TooLarge, flaw, head_only).await?;
             close_gracefully(&stream, &mut reader).await;
             return Ok(());
         }
@@ -443,7 +443,7 @@ async fn read_head(reader: &mut BufReader<&TcpStream>) -> io::Result<Request> {
             Feed::More => {}
             Feed::Done => return Ok(Request::Head(head)),
             Feed::Closed => return Ok(Request::Closed),
-            Feed::TooLarge => return Ok(Request::TooLarge),
+            Feed::TooLarge => return Ok(Request::TooLarge(is_head(head.request_line()))),
         }
     }
 }
@@ -533,8 +533,8 @@ fn handle_blocking(stream: std::net::TcpStream, sleep: Duration) -> std::io::Res
     let mut reader = std::io::BufReader::new(&stream);
     let head = match read_head_blocking(&mut reader)? {
         Request::Closed => return Ok(()),
-        Request::TooLarge => {
-            (&stream).write_all(&response(Page::TooLarge, Flaw::Pool2, false))?;
+        Request::TooLarge(head_only) => {
+            (&stream).write_all(&response(Page::TooLarge, Flaw::Pool2, head_only))?;
             close_gracefully_blocking(&stream, &mut reader);
             return Ok(());
         }
@@ -569,7 +569,7 @@ fn read_head_blocking(
             Feed::More => {}
             Feed::Done => return Ok(Request::Head(head)),
             Feed::Closed => return Ok(Request::Closed),
-            Feed::TooLarge => return Ok(Request::TooLarge),
+            Feed::TooLarge => return Ok(Request::TooLarge(is_head(head.request_line()))),
         }
     }
 }

@@ -13,19 +13,15 @@ use crate::kit::concurrency;
 use crate::kit::fixtures::{self, Case};
 use crate::kit::fuzz;
 use crate::kit::learn;
-use crate::kit::raw::{self, Probe};
 use crate::kit::report::{CheckResult, Report, Verdict};
 use crate::kit::target::{SetupError, Target, TargetSpec};
 use crate::pages::Pages;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-pub use crate::kit::context::{Calibration, CheckInfo, Context, Progress, Silent};
+pub use crate::kit::context::{Calibration, CheckInfo, Context, Hangs, Progress, Silent};
 pub use crate::kit::settings::{ConcurrencySettings, FuzzSettings, Settings};
 
-/// After a check whose connection ended without an answer, how long the kit waits to see
-/// whether the server process is exiting, so that a death is blamed on that check rather
-/// than found one check later. A live server costs only the probe.
-pub const EXIT_WAIT: Duration = Duration::from_millis(300);
+pub use crate::kit::context::EXIT_WAIT;
 
 /// A conformance run against one target.
 #[derive(Debug, Clone)]
@@ -130,6 +126,7 @@ impl Check {
             settings: &self.settings,
             pages: given_pages.clone(),
             calibration: Calibration::default(),
+            hangs: Hangs::default(),
             progress,
         };
         let learning_selected = plan.iter().any(|c| c.group == "pages");
@@ -224,7 +221,7 @@ fn suspicious(result: &CheckResult) -> bool {
 /// restarted. Returns why the remaining checks cannot run, when the kit cannot restart it.
 fn confirm_alive(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<String> {
     let finding = if suspicious(result) {
-        liveness(ctx)
+        ctx.liveness()
     } else {
         ctx.revive().map(|text| ("server-died", text))
     };
@@ -238,24 +235,6 @@ fn confirm_alive(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<Stri
     };
     (!ctx.target.restartable())
         .then(|| format!("the server stopped answering at {}: {text}", result.id))
-}
-
-/// Probes the server: `None` while it answers `GET /`; otherwise `server-died` (the process
-/// exited, within [`EXIT_WAIT`]) or `stopped-answering`, with what was seen.
-pub fn liveness(ctx: &mut Context<'_>) -> Option<(&'static str, String)> {
-    let probe = raw::probe_get_root(ctx.target.addr(), ctx.settings.timeout);
-    if let Probe::Answered(_) = probe {
-        return ctx.revive().map(|text| ("server-died", text));
-    }
-    if let Some(text) = ctx.revive_within(EXIT_WAIT) {
-        return Some(("server-died", text));
-    }
-    let mut text = format!(
-        "after this check the server no longer answers GET /: it {}",
-        probe.describe()
-    );
-    text.push_str(&ctx.restart_note());
-    Some(("stopped-answering", text))
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! with, and what the groups keep across checks. The groups (fixtures, fuzz, concurrency)
 //! depend on this, never on the runner ([`crate::kit::check`]) that calls them.
 
-use crate::kit::raw::{DEFAULT_CLOSE_WAIT, DEFAULT_LINGER, Timing};
+use crate::kit::expect::Kind;
+use crate::kit::raw::{self, DEFAULT_CLOSE_WAIT, DEFAULT_LINGER, Probe, Timing};
 use crate::kit::report::CheckResult;
 use crate::kit::settings::Settings;
 use crate::kit::target::Target;
@@ -11,6 +12,12 @@ use std::time::{Duration, Instant};
 
 /// How often an exiting process is polled.
 const EXIT_POLL: Duration = Duration::from_millis(10);
+/// When a server no longer answers `GET /`, how long the kit waits to see whether its
+/// process is exiting (a panicking process may take a moment to unwind, print and abort),
+/// so that a death is reported as one. The wait ends as soon as the process is gone.
+pub const EXIT_WAIT: Duration = Duration::from_secs(1);
+/// The same wait after a first probe, before the second.
+const FIRST_EXIT_WAIT: Duration = Duration::from_millis(100);
 
 /// A check that can run: its stable id, group and what it tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +65,11 @@ pub struct Calibration {
     pub tainted: Option<String>,
 }
 
+/// What the fuzz group learned about the server, kept across its families: the classes of
+/// requests (rule and row) the server was seen to hang on.
+#[derive(Debug, Clone, Default)]
+pub struct Hangs(pub Vec<(&'static str, Kind)>);
+
 /// What a running check may use.
 pub struct Context<'a> {
     pub target: &'a mut Target,
@@ -65,6 +77,7 @@ pub struct Context<'a> {
     /// The pages bodies are compared with, when known.
     pub pages: Option<Pages>,
     pub calibration: Calibration,
+    pub hangs: Hangs,
     pub progress: &'a dyn Progress,
 }
 
@@ -108,6 +121,30 @@ impl Context<'_> {
         }
         text.push_str(&self.restart_note());
         Some(text)
+    }
+
+    /// Probes the server: `None` while it answers `GET /`; otherwise `server-died` (the
+    /// process exited, within [`EXIT_WAIT`]) or `stopped-answering`, with what was seen. A
+    /// server the kit started is restarted.
+    ///
+    /// A probe that gets no answer is sent once more: a pool whose last worker just died
+    /// may drop one connection and only crash on the next one it accepts.
+    pub fn liveness(&mut self) -> Option<(&'static str, String)> {
+        let mut probe = None;
+        for wait in [FIRST_EXIT_WAIT, EXIT_WAIT] {
+            let seen = raw::probe_get_root(self.target.addr(), self.settings.timeout);
+            if let Probe::Answered(_) = seen {
+                return self.revive().map(|text| ("server-died", text));
+            }
+            if let Some(text) = self.revive_within(wait) {
+                return Some(("server-died", text));
+            }
+            probe = Some(seen);
+        }
+        let seen = probe.map(|p| p.describe()).unwrap_or_default();
+        let mut text = format!("the server no longer answers GET /: it {seen}");
+        text.push_str(&self.restart_note());
+        Some(("stopped-answering", text))
     }
 
     /// Restarts a server the kit started; says how that went (empty for `--addr`).

@@ -191,7 +191,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult 
         "kind".into(),
         serde_json::Value::String(case.kind.to_string()),
     );
-    match raw::send(addr, &case.delivery, &timing, &plan.heads()) {
+    match raw::send(addr, &case.delivery, &timing, &plan.owed()) {
         Err(e) => {
             result.verdict = Verdict::Fail;
             result.rule = Some("no-response".into());

@@ -25,7 +25,7 @@ fn fetch(ctx: &Context<'_>, path: &str) -> Result<(u16, Vec<u8>), String> {
         addr,
         &Delivery::whole(request),
         &ctx.timing(false),
-        &[false],
+        &raw::Owed::one_get(),
     )
     .map_err(|e| format!("cannot connect: {e}"))?;
     let message = ex.responses.first().ok_or_else(|| {

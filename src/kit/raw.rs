@@ -66,6 +66,25 @@ impl Delivery {
     }
 }
 
+/// The answers a caller expects on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owed {
+    /// For each request in order, whether it is `HEAD`: its answer is framed without a body.
+    pub heads: Vec<bool>,
+    /// How many answers are owed (complete requests); reading stops once they are in.
+    pub count: usize,
+}
+
+impl Owed {
+    /// One answer to one `GET`.
+    pub fn one_get() -> Owed {
+        Owed {
+            heads: vec![false],
+            count: 1,
+        }
+    }
+}
+
 /// How long to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
@@ -148,15 +167,14 @@ impl Exchange {
     }
 }
 
-/// Sends `delivery` to `addr` and reads the answers. `heads` has one entry per response the
-/// caller is owed (whether its request is `HEAD`, which frames it without a body); reading
-/// stops once they are complete and the connection has been watched. Fails only when the
-/// connection cannot be made; everything after that is part of the exchange.
+/// Sends `delivery` to `addr` and reads the answers; reading stops once the `owed` ones are
+/// complete and the connection has been watched. Fails only when the connection cannot be
+/// made; everything after that is part of the exchange.
 pub fn send(
     addr: SocketAddr,
     delivery: &Delivery,
     timing: &Timing,
-    heads: &[bool],
+    owed: &Owed,
 ) -> io::Result<Exchange> {
     let stream = TcpStream::connect_timeout(&addr, timing.connect)?;
     stream.set_nodelay(true)?;
@@ -164,7 +182,7 @@ pub fn send(
     let mut conn = Connection {
         stream,
         started: Instant::now(),
-        heads,
+        owed,
         ex: Exchange {
             delivery: delivery.clone(),
             written: 0,
@@ -187,7 +205,7 @@ pub fn send(
 struct Connection<'a> {
     stream: TcpStream,
     started: Instant,
-    heads: &'a [bool],
+    owed: &'a Owed,
     ex: Exchange,
     /// How the server ended the connection, once it has.
     closed: Option<Ending>,
@@ -217,7 +235,7 @@ impl Connection<'_> {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
         // With nothing owed (an empty or incomplete request), an answer is still read whole.
-        let owed = self.heads.len().max(1);
+        let owed = self.owed.count.max(1);
         let all_owed = self.read_until(Instant::now() + timing.response, |c| {
             c.ex.responses.len() >= owed
         });
@@ -291,7 +309,7 @@ impl Connection<'_> {
     /// Re-reads the responses received so far.
     fn parse(&mut self) {
         let closed = self.closed == Some(Ending::Closed);
-        let (responses, rest) = response::all(&self.ex.received, self.heads, closed);
+        let (responses, rest) = response::all(&self.ex.received, &self.owed.heads, closed);
         self.ex.responses = responses;
         self.ex.rest = rest;
     }
@@ -370,7 +388,7 @@ pub fn probe_get_root(addr: SocketAddr, timeout: Duration) -> Probe {
         close_wait: Duration::ZERO,
     };
     let request = Delivery::whole(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n"));
-    match send(addr, &request, &timing, &[false]) {
+    match send(addr, &request, &timing, &Owed::one_get()) {
         Err(e) => Probe::Refused(e.to_string()),
         Ok(ex) => match (ex.responses.first(), &ex.rest) {
             (Some(m), _) => Probe::Answered(m.head.status),
@@ -422,7 +440,7 @@ mod tests {
     #[test]
     fn a_body_delimited_by_the_close_is_read_to_the_end() {
         let (addr, server) = serve_once(b"HTTP/1.1 200 OK\r\n\r\nhello", false);
-        let ex = send(addr, &get(), &Timing::default(), &[false]).unwrap();
+        let ex = send(addr, &get(), &Timing::default(), &Owed::one_get()).unwrap();
         server.join().unwrap();
         assert_eq!(ex.ending, Ending::Closed);
         assert_eq!(ex.responses.len(), 1);
@@ -432,7 +450,7 @@ mod tests {
     #[test]
     fn a_reset_after_the_response_is_seen() {
         let (addr, server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true);
-        let ex = send(addr, &get(), &Timing::default(), &[false]).unwrap();
+        let ex = send(addr, &get(), &Timing::default(), &Owed::one_get()).unwrap();
         server.join().unwrap();
         assert_eq!(
             ex.responses.len(),
@@ -457,7 +475,7 @@ mod tests {
             let _ = done_rx.recv_timeout(Duration::from_secs(10));
         });
         let started = Instant::now();
-        let ex = send(addr, &get(), &Timing::default(), &[false]).unwrap();
+        let ex = send(addr, &get(), &Timing::default(), &Owed::one_get()).unwrap();
         let took = started.elapsed();
         done_tx.send(()).unwrap();
         server.join().unwrap();
@@ -490,7 +508,11 @@ mod tests {
             after_responses: 1,
             bytes: b"GET /again HTTP/1.1\r\n\r\n".to_vec(),
         });
-        let ex = send(addr, &delivery, &Timing::default(), &[false, false]).unwrap();
+        let owed = Owed {
+            heads: vec![false, false],
+            count: 2,
+        };
+        let ex = send(addr, &delivery, &Timing::default(), &owed).unwrap();
         let got = server.join().unwrap();
         assert_eq!(
             got[1], b"GET /again HTTP/1.1\r\n\r\n",

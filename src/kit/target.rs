@@ -40,7 +40,10 @@ const MAX_LINE_BYTES: u64 = 4 * MAX_LINE_CHARS as u64;
 const ERROR_TAIL_LINES: usize = 20;
 /// Longest single readiness probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Pause between readiness probes that found nothing listening yet.
+/// Pauses between readiness probes that found nothing listening yet: doubling from the
+/// first to the last, so that a server that binds in a millisecond (and is restarted often,
+/// while fuzzing one that dies) is not kept waiting.
+const PROBE_INTERVAL_FIRST: Duration = Duration::from_millis(1);
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
 /// Time a server gets to end after SIGTERM before its group gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -701,6 +704,7 @@ enum NotReady {
 
 /// Probes `addr` until the server answers `GET /`, it exits, or the deadline passes.
 fn wait_ready(process: &mut Process, addr: SocketAddr, deadline: Instant) -> Result<(), NotReady> {
+    let mut pause = PROBE_INTERVAL_FIRST;
     loop {
         if let Some(description) = process.exit_description() {
             return Err(NotReady::Exited(description));
@@ -714,7 +718,8 @@ fn wait_ready(process: &mut Process, addr: SocketAddr, deadline: Instant) -> Res
         }
         let left = deadline.saturating_duration_since(Instant::now());
         // Polls for the server to come up; nothing listened yet.
-        std::thread::sleep(left.min(PROBE_INTERVAL));
+        std::thread::sleep(left.min(pause));
+        pause = (pause * 2).min(PROBE_INTERVAL);
     }
 }
 

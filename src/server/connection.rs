@@ -72,7 +72,10 @@ impl Connection {
         let (response, head_only, line, may_still_send) = match self.read_request(&mut buf).await {
             Request::Silent => return,
             // Part of the request may still be on its way.
-            Request::Rejected { status, line } => (Encoded::error(status), false, line, true),
+            Request::Rejected { status, line } => {
+                let head_only = head::names_head(&line);
+                (Encoded::error(status), head_only, line, true)
+            }
             Request::Routed {
                 head,
                 route,

@@ -125,6 +125,12 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
     }))
 }
 
+/// Whether `line` (a request line without its line end) is well formed with the method
+/// `HEAD`: the answer to it, even an error, must not carry a body (RFC 9110 section 9.3.2).
+pub fn names_head(line: &[u8]) -> bool {
+    scan_request_line(line, true).is_ok_and(|l| l.method == b"HEAD")
+}
+
 struct RequestLine<'a> {
     method: &'a [u8],
     target: &'a [u8],
@@ -286,6 +292,20 @@ mod tests {
 
     fn err(input: &[u8]) -> HeadError {
         parse(input).expect_err(&format!("accepted {:?}", String::from_utf8_lossy(input)))
+    }
+
+    /// Regression: the reference sent its error page after the head of a 400 to a HEAD
+    /// request whose line it had read (a bad field, a bad target): a body after HEAD.
+    #[test]
+    fn a_well_formed_head_line_is_known_for_error_answers() {
+        assert!(names_head(b"HEAD / HTTP/1.1"));
+        assert!(names_head(b"HEAD index.html HTTP/2.0"));
+        assert!(
+            !names_head(b"HEAD  / HTTP/1.1"),
+            "malformed: the method is not known"
+        );
+        assert!(!names_head(b"GET / HTTP/1.1"));
+        assert!(!names_head(b""));
     }
 
     #[test]

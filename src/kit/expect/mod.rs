@@ -49,7 +49,7 @@ pub mod grammar;
 pub use analyze::{Analysis, RequestFacts, Route, analyze};
 pub use features::{FEATURES, Feature, FeatureId, Reference, feature};
 
-use crate::kit::raw::Delivery;
+use crate::kit::raw::{Delivery, Owed};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -589,14 +589,17 @@ impl Plan {
         &self.requests[0]
     }
 
-    /// One entry per complete request: whether it is `HEAD` (what the raw client frames
-    /// the answers by).
+    /// For each request, whether it is `HEAD` (what the answers are framed by).
     pub fn heads(&self) -> Vec<bool> {
-        self.requests
-            .iter()
-            .take_while(|e| e.complete)
-            .map(|e| e.head_request)
-            .collect()
+        self.requests.iter().map(|e| e.head_request).collect()
+    }
+
+    /// The answers the raw client waits for: one per complete request.
+    pub fn owed(&self) -> Owed {
+        Owed {
+            heads: self.heads(),
+            count: self.requests.iter().take_while(|e| e.complete).count(),
+        }
     }
 
     /// More requests may follow that the kit cannot count: a request's framing is not

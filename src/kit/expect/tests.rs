@@ -295,7 +295,8 @@ fn pipelined_requests_are_read_one_after_another() {
         [Kind::Hello, Kind::NotFound, Kind::Slow, Kind::Incomplete]
     );
     let plan = Plan::of(&Delivery::whole(&bytes[..]));
-    assert_eq!(plan.heads(), [false, true, false]);
+    assert_eq!(plan.heads(), [false, true, false, false]);
+    assert_eq!(plan.owed().count, 3);
     // The reference closes after its first answer: a close is strict for the others.
     for later in &plan.requests[1..3] {
         assert_eq!(later.grade(CLOSE), Some(Grade::Strict));

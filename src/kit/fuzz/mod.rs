@@ -1,11 +1,11 @@
 //! Property-based fuzzing with proptest: four generator families, each its own check
-//! (`fuzz.request-line`, `fuzz.bytes`, `fuzz.mutation`, `fuzz.delivery`), one
-//! [`TestRunner`] each, since a runner stops at its first failure.
+//! (`fuzz.request-line`, `fuzz.bytes`, `fuzz.mutation`, `fuzz.delivery`).
 //!
-//! The oracle is the fixture checks' own: [`analyze`] finds the row of the expectations
-//! table, [`judge`] decides; nothing here restates a rule. A case fails the property only
-//! when the verdict is `fail`; a non-strict answer is counted, and the shortest example is
-//! kept for the report. proptest shrinks a failing input to a minimal one.
+//! The oracle is the fixture checks' own: [`crate::kit::expect::Plan`] derives what each
+//! request may get, [`judge`] decides; nothing here restates a rule. Every case of a
+//! family runs, whatever it finds ([`campaign`]): failures are grouped into classes, the
+//! first input of each class is shrunk to a minimal one, and the check's verdict is the
+//! worst class's.
 //!
 //! # Time
 //! Before a family runs, [`measure_deadline`] times [`BASELINE_ROUNDS`] `GET /` round trips;
@@ -13,46 +13,39 @@
 //! [`MIN_CASE_DEADLINE`] and the run's `--timeout`. A case that times out at that deadline
 //! is tried again with the whole `--timeout` before it counts as a failure, so a busy
 //! machine does not produce false failures. (While shrinking, a case is not tried again;
-//! instead the minimal input is confirmed with the whole timeout at the end, and if it
-//! does not fail then, the first confirmed failure is reported.) These timeouts are socket
-//! timeouts: proptest's own `Config::timeout` would fork.
+//! instead the minimal input is confirmed with the whole timeout at the end.) These
+//! timeouts are socket timeouts: proptest's own `Config::timeout` would fork.
 //!
 //! # A server that dies
-//! After every failing case and every [`PROBE_EVERY`] cases, a probe checks that the
-//! process still runs and answers `GET /`. Once it does not, shrinking is meaningless:
-//! every further call of the property fails at once without touching the network, the
-//! input that was being sent is reported as it was (rule `server-died`, with the exit
-//! status and the server's last output), and a restartable target is restarted for the
-//! next family.
+//! After every case that ended without an answer, and every [`PROBE_EVERY`] cases, a probe
+//! checks that the process still runs and answers `GET /`. Once it does not, the input
+//! that was being sent is one more class (`server-died` or `stopped-answering`), reported
+//! as it was; a server the kit started is restarted and the family goes on.
 
+mod campaign;
 pub mod strategies;
 
-use crate::kit::context::{CheckInfo, Context};
+pub use campaign::{MAX_SHRINK_STEPS, PROBE_EVERY, SHRINK_PER_CLASS, SHRINK_PER_FAMILY, run};
+
+use crate::kit::context::CheckInfo;
 use crate::kit::escape::{escape, replay_command};
 use crate::kit::expect::{Kind, Plan};
 use crate::kit::fixtures;
 use crate::kit::judge::{Judgement, judge};
 use crate::kit::raw::{self, Delivery, Ending, Exchange, Timing};
-use crate::kit::report::{CheckResult, Evidence, Verdict};
+use crate::kit::report::{Evidence, Verdict};
 pub use crate::kit::settings::FuzzSettings;
-use crate::kit::target::Target;
 use crate::pages::Pages;
 use proptest::strategy::{BoxedStrategy, Strategy};
-use proptest::test_runner::{
-    Config, RngAlgorithm, TestCaseError, TestCaseResult, TestError, TestRng, TestRunner,
-};
-use serde_json::json;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use strategies::Input;
 
 pub use crate::kit::settings::DEFAULT_FUZZ_CASES as DEFAULT_CASES;
-/// A liveness probe (`GET /`) runs after this many passing cases, and after every failure.
-pub const PROBE_EVERY: u32 = 100;
 /// `GET /` round trips timed before a family runs.
 pub const BASELINE_ROUNDS: usize = 20;
 /// A case may take this many times the baseline's 90th percentile...
@@ -67,14 +60,8 @@ pub const MAX_LINGER: Duration = Duration::from_millis(250);
 /// ...and one that keeps connections open is watched this long, since it costs that much
 /// per case.
 pub const KEEP_ALIVE_LINGER: Duration = Duration::from_millis(5);
-/// Shrinking stops after this long (proptest's `max_shrink_time`)...
-pub const MAX_SHRINK_TIME: Duration = Duration::from_secs(10);
-/// ...or after this many steps (`max_shrink_iters`).
-pub const MAX_SHRINK_ITERS: u32 = 2048;
 /// The verifier's rule for a server that neither answers nor closes after a half-close.
 const IGNORES_HALF_CLOSE: &str = "ignores-half-close";
-/// How long a server that stopped answering gets to be seen as exited.
-const EXIT_GRACE: Duration = Duration::from_secs(1);
 
 /// A generator family: one check, one runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,8 +193,8 @@ pub fn runner_config(cases: u32) -> Config {
         test_name: None,
         fork: false,
         timeout: 0,
-        max_shrink_time: MAX_SHRINK_TIME.as_millis() as u32,
-        max_shrink_iters: MAX_SHRINK_ITERS,
+        max_shrink_time: SHRINK_PER_CLASS.as_millis() as u32,
+        max_shrink_iters: MAX_SHRINK_STEPS,
         verbose: 0,
         ..Config::default()
     }
@@ -272,8 +259,17 @@ impl Fingerprint {
     }
 }
 
+/// A case with nothing back at this multiple of the baseline's 90th percentile is taken to
+/// hang like the earlier cases of its class that were seen to hang for the whole timeout...
+pub const QUICK_FACTOR: u32 = 10;
+/// ...but never sooner than this.
+pub const MIN_QUICK: Duration = Duration::from_millis(10);
+
+/// What a case that gets nothing back is judged as: the rule and the row of its request.
+pub type HangKey = (&'static str, Kind);
+
 /// How long cases may take against one server, from a measured baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deadline {
     /// 90th percentile of the `GET /` round trips; `None` if one went unanswered.
     pub baseline_p90: Option<Duration>,
@@ -285,10 +281,13 @@ pub struct Deadline {
     pub linger: Duration,
     /// Whether the server left the connection of a `GET /` open after answering.
     pub keeps_alive: bool,
-    /// The server was seen to ignore a half-close for the full timeout (`ignores-half-close`,
-    /// non-strict): later cases that time out the same way are judged at the case deadline
-    /// instead of being retried, or a server that hangs on garbage costs minutes.
-    pub ignores_half_close: bool,
+    /// How long a case of a class known to hang is given before it is taken to hang too.
+    pub quick: Duration,
+    /// The classes seen to get nothing back (`no-response-in-time`, `ignores-half-close`):
+    /// the first for the whole timeout, the others (once one has) by the case deadline.
+    /// Later cases of one of them are given only [`Self::quick`] and not retried, or a
+    /// server that hangs on garbage would cost an hour.
+    pub hangs: Vec<HangKey>,
 }
 
 impl Deadline {
@@ -299,12 +298,13 @@ impl Deadline {
         full: Duration,
         keeps_alive: bool,
     ) -> Deadline {
-        let (case, linger) = match baseline_p90 {
+        let (case, linger, quick) = match baseline_p90 {
             Some(p90) => (
                 (p90 * DEADLINE_FACTOR).max(MIN_CASE_DEADLINE).min(full),
                 (p90 * 2).clamp(MIN_LINGER, MAX_LINGER),
+                (p90 * QUICK_FACTOR).max(MIN_QUICK).min(full),
             ),
-            None => (full, MAX_LINGER),
+            None => (full, MAX_LINGER, full),
         };
         Deadline {
             baseline_p90,
@@ -316,7 +316,8 @@ impl Deadline {
                 linger
             },
             keeps_alive,
-            ignores_half_close: false,
+            quick,
+            hangs: Vec::new(),
         }
     }
 
@@ -344,7 +345,7 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
     let mut times = Vec::with_capacity(BASELINE_ROUNDS);
     for _ in 0..BASELINE_ROUNDS {
         let started = Instant::now();
-        match raw::send(addr, &request, &timing, &[false]) {
+        match raw::send(addr, &request, &timing, &raw::Owed::one_get()) {
             Ok(ex) if !ex.responses.is_empty() => times.push(started.elapsed()),
             _ => return Deadline::from_baseline(None, full, false),
         }
@@ -352,8 +353,8 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
     times.sort();
     let p90 = times[(times.len() * 9).div_ceil(10) - 1];
     timing.linger = MAX_LINGER;
-    let keeps_alive =
-        raw::send(addr, &request, &timing, &[false]).is_ok_and(|ex| ex.ending == Ending::KeptOpen);
+    let keeps_alive = raw::send(addr, &request, &timing, &raw::Owed::one_get())
+        .is_ok_and(|ex| ex.ending == Ending::KeptOpen);
     Deadline::from_baseline(Some(p90), full, keeps_alive)
 }
 
@@ -369,6 +370,9 @@ pub struct Checked {
     pub waited: Duration,
     /// Whether it timed out at the case deadline and was tried again.
     pub retried: bool,
+    /// Whether it got nothing back within [`Deadline::quick`], in a class known to hang,
+    /// and was taken to hang too.
+    pub assumed_hang: bool,
 }
 
 impl Checked {
@@ -376,7 +380,7 @@ impl Checked {
         self.judgement.verdict
     }
 
-    fn timed_out(&self) -> bool {
+    pub fn timed_out(&self) -> bool {
         self.exchange
             .as_ref()
             .is_some_and(|ex| ex.ending == Ending::TimedOut)
@@ -432,15 +436,39 @@ pub fn check_input(
     retry: bool,
 ) -> Checked {
     let plan = Plan::of(&input.delivery);
-    let first = exchange(addr, input, &plan, deadline, deadline.case, pages);
-    let known_to_ignore =
-        deadline.ignores_half_close && first.judgement.rule == Some(IGNORES_HALF_CLOSE);
-    if retry && first.timed_out() && deadline.case < deadline.full && !known_to_ignore {
+    let known_hang = hang_key(&plan, &input.delivery).is_some_and(|k| deadline.hangs.contains(&k));
+    let wait = if known_hang {
+        deadline.quick
+    } else {
+        deadline.case
+    };
+    let mut first = exchange(addr, input, &plan, deadline, wait, pages);
+    if known_hang && first.timed_out() {
+        first.assumed_hang = true;
+        return first;
+    }
+    // Once the server has hung for the whole timeout on one class, a case of another class
+    // that gets nothing by its deadline is taken to hang too, not given the whole timeout.
+    if retry && first.timed_out() && deadline.case < deadline.full && deadline.hangs.is_empty() {
         let mut second = exchange(addr, input, &plan, deadline, deadline.full, pages);
         second.retried = true;
         return second;
     }
     first
+}
+
+/// The class a case falls in when nothing comes back: an owed answer that never comes, or
+/// an incomplete request the client half-closed and the server ignores. `None` when
+/// waiting on is right (an incomplete request the client did not half-close).
+pub fn hang_key(plan: &Plan, delivery: &Delivery) -> Option<HangKey> {
+    let first = plan.first();
+    if first.complete {
+        Some(("no-response-in-time", first.kind))
+    } else if delivery.half_close {
+        Some((IGNORES_HALF_CLOSE, first.kind))
+    } else {
+        None
+    }
 }
 
 fn exchange(
@@ -455,7 +483,7 @@ fn exchange(
         addr,
         &input.delivery,
         &deadline.timing(response),
-        &plan.heads(),
+        &plan.owed(),
     ) {
         Ok(ex) => {
             let judgement = judge(plan, &ex, pages);
@@ -479,385 +507,8 @@ fn exchange(
         judgement,
         waited: response,
         retried: false,
+        assumed_hang: false,
     }
-}
-
-/// Why the server can no longer be fuzzed.
-#[derive(Debug, Clone)]
-enum Gone {
-    /// The process ended: "exited with status 101".
-    Exited(String),
-    /// It runs but does not answer `GET /` any more.
-    Unresponsive,
-}
-
-struct Death {
-    gone: Gone,
-    /// The case being sent when the probe found the server gone.
-    checked: Checked,
-    /// The input sent before it.
-    previous: Option<Input>,
-}
-
-/// The state of one family's run, shared by the property's calls.
-struct FamilyRun<'t> {
-    target: &'t mut Target,
-    addr: SocketAddr,
-    pages: Option<Pages>,
-    deadline: Deadline,
-    started: Instant,
-    /// Cases generated until the first failure (shrinking steps excluded).
-    cases: u32,
-    fingerprint: Fingerprint,
-    generation: Option<Duration>,
-    since_probe: u32,
-    retries: u32,
-    non_strict: u32,
-    non_strict_example: Option<Checked>,
-    first_failure: Option<Checked>,
-    shrink_steps: u32,
-    shrink_started: Option<Instant>,
-    previous: Option<Input>,
-    death: Option<Death>,
-}
-
-impl FamilyRun<'_> {
-    fn case(&mut self, input: Input) -> TestCaseResult {
-        if self.death.is_some() {
-            return Err(TestCaseError::fail(
-                "the server is gone; nothing more is sent",
-            ));
-        }
-        let shrinking = self.first_failure.is_some();
-        if shrinking {
-            self.shrink_steps += 1;
-        } else {
-            self.cases += 1;
-            self.fingerprint.add(&input);
-        }
-        let checked = check_input(
-            self.addr,
-            &input,
-            &self.deadline,
-            self.pages.as_ref(),
-            !shrinking,
-        );
-        self.retries += u32::from(checked.retried);
-        if checked.retried && checked.judgement.rule == Some(IGNORES_HALF_CLOSE) {
-            self.deadline.ignores_half_close = true;
-        }
-        match checked.verdict() {
-            Verdict::Fail => {
-                if !shrinking {
-                    self.generation = Some(self.started.elapsed());
-                }
-                if let Some(gone) = self.probe() {
-                    return Err(self.died(gone, checked));
-                }
-                let message = checked.summary();
-                self.previous = Some(input);
-                if self.first_failure.is_none() {
-                    self.first_failure = Some(checked);
-                    self.shrink_started = Some(Instant::now());
-                }
-                Err(TestCaseError::fail(message))
-            }
-            verdict => {
-                if !shrinking && verdict == Verdict::NonStrict {
-                    self.non_strict += 1;
-                    if self
-                        .non_strict_example
-                        .as_ref()
-                        .is_none_or(|e| input.len() < e.input.len())
-                    {
-                        self.non_strict_example = Some(checked.clone());
-                    }
-                }
-                self.since_probe += u32::from(!shrinking);
-                // A silent close is allowed for some inputs, but it is also how a dying
-                // server ends a connection: look at once, to blame the right input.
-                let silent = checked
-                    .exchange
-                    .as_ref()
-                    .is_none_or(|ex| ex.received.is_empty());
-                if silent || self.since_probe >= PROBE_EVERY {
-                    self.since_probe = 0;
-                    if let Some(gone) = self.probe() {
-                        if !shrinking {
-                            self.generation = Some(self.started.elapsed());
-                        }
-                        return Err(self.died(gone, checked));
-                    }
-                }
-                self.previous = Some(input);
-                Ok(())
-            }
-        }
-    }
-
-    fn died(&mut self, gone: Gone, checked: Checked) -> TestCaseError {
-        let message = format!("the server is gone after {:?}", checked.input);
-        self.death = Some(Death {
-            gone,
-            checked,
-            previous: self.previous.take(),
-        });
-        TestCaseError::fail(message)
-    }
-
-    /// `None` while the server runs and answers `GET /`.
-    fn probe(&mut self) -> Option<Gone> {
-        if let Some(exit) = self.target.exit_description() {
-            return Some(Gone::Exited(exit));
-        }
-        if raw::answers_get_root(self.addr, self.deadline.full) {
-            return None;
-        }
-        // A process that just closed its sockets may still be exiting.
-        if self.target.pid().is_some() {
-            let until = Instant::now() + EXIT_GRACE;
-            while Instant::now() < until {
-                if let Some(exit) = self.target.exit_description() {
-                    return Some(Gone::Exited(exit));
-                }
-                std::thread::sleep(Duration::from_millis(10)); // polling an exit
-            }
-        }
-        Some(Gone::Unresponsive)
-    }
-}
-
-/// Runs one family against the context's target.
-pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
-    let mut result = CheckResult::new(info.id.clone(), info.group, info.description.clone());
-    let Some(family) = Family::from_id(&info.id) else {
-        result.verdict = Verdict::Skip;
-        result.detail = format!("no fuzz family is called {}", info.id);
-        return result;
-    };
-    let settings = ctx.settings;
-    let seed = run_seed(&settings.fuzz);
-    let cases = cases_per_family(&settings.fuzz);
-    let addr = ctx.target.addr();
-    let deadline = measure_deadline(addr, settings.timeout);
-    let strategy = family.strategy();
-    let mut runner = runner(family, seed, cases);
-
-    let state = RefCell::new(FamilyRun {
-        target: &mut *ctx.target,
-        addr,
-        pages: ctx.pages.clone(),
-        deadline,
-        started: Instant::now(),
-        cases: 0,
-        fingerprint: Fingerprint::default(),
-        generation: None,
-        since_probe: 0,
-        retries: 0,
-        non_strict: 0,
-        non_strict_example: None,
-        first_failure: None,
-        shrink_steps: 0,
-        shrink_started: None,
-        previous: None,
-        death: None,
-    });
-    let outcome = runner.run(&strategy, |input| state.borrow_mut().case(input));
-    let FamilyRun {
-        started,
-        cases: ran,
-        fingerprint,
-        generation,
-        retries,
-        non_strict,
-        non_strict_example,
-        first_failure,
-        shrink_steps,
-        shrink_started,
-        death,
-        pages,
-        ..
-    } = state.into_inner();
-
-    let generation = generation.unwrap_or_else(|| started.elapsed());
-    let per_second = f64::from(ran) / generation.as_secs_f64().max(1e-6);
-    let summary = format!("{ran} cases, seed {seed}, {per_second:.0} cases/s");
-    let data = &mut result.data;
-    data.insert("seed".into(), json!(seed));
-    data.insert("cases".into(), json!(ran));
-    data.insert(
-        "cases_per_second".into(),
-        json!((per_second * 10.0).round() / 10.0),
-    );
-    data.insert("non_strict_cases".into(), json!(non_strict));
-    data.insert("fingerprint".into(), json!(fingerprint.hex()));
-    data.insert(
-        "case_deadline_ms".into(),
-        json!(deadline.case.as_millis() as u64),
-    );
-    if let Some(p90) = deadline.baseline_p90 {
-        data.insert(
-            "baseline_p90_ms".into(),
-            json!((p90.as_secs_f64() * 1e6).round() / 1e3),
-        );
-    }
-    data.insert("retries".into(), json!(retries));
-    data.insert("keeps_alive".into(), json!(deadline.keeps_alive));
-
-    let failed: Option<(Checked, String)> = if let Some(death) = death {
-        // Reported unshrunk: shrinking against a dead server means nothing.
-        let mut detail = format!(
-            "{} The input that was being sent is shown as it was, unshrunk ({summary}).",
-            match &death.gone {
-                Gone::Exited(_) => "The server died during this input.".to_string(),
-                Gone::Unresponsive =>
-                    "After this input the server no longer answers GET /.".to_string(),
-            }
-        );
-        let answered = death
-            .checked
-            .exchange
-            .as_ref()
-            .is_some_and(|ex| !ex.received.is_empty());
-        if death.checked.verdict() != Verdict::Fail && answered {
-            detail.push_str(
-                " (This input itself was answered; it was the last one before the probe.)",
-            );
-        }
-        if let Some(previous) = &death.previous {
-            detail.push_str(&format!(" The input sent before it: {previous:?}."));
-        }
-        match death.gone {
-            Gone::Exited(exit) => {
-                result.rule = Some("server-died".into());
-                // The exit status, the server's last output, and whether it was restarted.
-                let text = ctx.revive().unwrap_or_else(|| format!("the server {exit}"));
-                detail.push_str(&format!("\n{text}"));
-            }
-            Gone::Unresponsive => {
-                result.rule = Some("no-response".into());
-                if ctx.target.restartable() {
-                    match ctx.target.restart() {
-                        Ok(()) => detail.push_str("\n(restarted for the next checks)"),
-                        Err(e) => detail.push_str(&format!("\n(could not restart it: {e})")),
-                    }
-                }
-            }
-        }
-        data.insert("shrunk".into(), json!(false));
-        Some((death.checked, detail))
-    } else {
-        match outcome {
-            Ok(()) => None,
-            Err(TestError::Abort(reason)) => {
-                result.verdict = Verdict::Skip;
-                result.detail = format!("proptest gave up: {reason} ({summary})");
-                return result;
-            }
-            Err(TestError::Fail(_, minimal)) => {
-                let shrink_time = shrink_started.map(|s| s.elapsed()).unwrap_or_default();
-                let first =
-                    first_failure.expect("a failure was recorded before proptest reported one");
-                let confirmed = check_input(addr, &minimal, &deadline, pages.as_ref(), true);
-                let (checked, note) = if confirmed.verdict() == Verdict::Fail {
-                    let note = format!(
-                        "Minimal input after {shrink_steps} shrink steps ({} ms), from a {}-byte input; {summary}.",
-                        shrink_time.as_millis(),
-                        first.input.len()
-                    );
-                    (confirmed, note)
-                } else {
-                    let note = format!(
-                        "The input as generated: its shrunk form did not fail again when confirmed; {summary}."
-                    );
-                    (first.clone(), note)
-                };
-                let data = &mut result.data;
-                data.insert("shrunk".into(), json!(checked.input != first.input));
-                data.insert("shrink_steps".into(), json!(shrink_steps));
-                data.insert("shrink_ms".into(), json!(shrink_time.as_millis() as u64));
-                data.insert("original_length".into(), json!(first.input.len()));
-                let detail = format!("{}. {note}", checked.judgement.detail);
-                result.rule = checked.judgement.rule.map(str::to_string);
-                Some((checked, detail))
-            }
-        }
-    };
-
-    match failed {
-        Some((checked, mut detail)) => {
-            result.verdict = Verdict::Fail;
-            if result.rule.is_none() {
-                result.rule = checked.judgement.rule.map(str::to_string);
-            }
-            detail.push_str(&delivery_note(&checked.input));
-            result
-                .data
-                .insert("minimal_length".into(), json!(checked.input.len()));
-            result
-                .data
-                .insert("kind".into(), json!(checked.plan.first().kind.to_string()));
-            if let Some(dir) = &settings.fuzz.save_failures {
-                let rule = result.rule.clone().unwrap_or_default();
-                match save_failure(dir, family, seed, &checked, &rule) {
-                    Ok(path) => {
-                        result
-                            .data
-                            .insert("saved_to".into(), json!(path.display().to_string()));
-                    }
-                    Err(e) => detail.push_str(&format!(
-                        "\n(could not save the input in {}: {e})",
-                        dir.display()
-                    )),
-                }
-            }
-            result.evidence = Some(checked.evidence(addr));
-            result.detail = detail;
-        }
-        None => match non_strict_example {
-            Some(example) => {
-                if settings.strict
-                    && let Some(dir) = &settings.fuzz.save_failures
-                {
-                    // Under --strict a non-strict answer fails: keep its input too.
-                    let rule = example.judgement.rule.unwrap_or_default();
-                    if let Ok(path) = save_failure(dir, family, seed, &example, rule) {
-                        result
-                            .data
-                            .insert("saved_to".into(), json!(path.display().to_string()));
-                    }
-                }
-                result.verdict = Verdict::NonStrict;
-                result.rule = example.judgement.rule.map(str::to_string);
-                result.detail = format!(
-                    "{non_strict} of {ran} cases got an answer that is allowed but not the reference's; the shortest: {}{} ({summary})",
-                    example.judgement.detail,
-                    delivery_note(&example.input)
-                );
-                result.evidence = Some(example.evidence(addr));
-            }
-            None => {
-                result.verdict = Verdict::Pass;
-                result.detail = summary;
-            }
-        },
-    }
-    result
-}
-
-/// ` Sent in pieces of 3+15, 2 ms apart.` for a split delivery; empty otherwise.
-fn delivery_note(input: &Input) -> String {
-    let d = &input.delivery;
-    if d.pieces.len() < 2 {
-        return String::new();
-    }
-    let sizes: Vec<String> = d.pieces.iter().map(|p| p.len().to_string()).collect();
-    let mut note = format!(" Sent in pieces of {} bytes", sizes.join("+"));
-    if !d.pause.is_zero() {
-        note.push_str(&format!(", {} ms apart", d.pause.as_millis()));
-    }
-    note.push('.');
-    note
 }
 
 /// The fixture file for one failing input: [`fixtures::case_file`], with the pieces and
@@ -880,29 +531,6 @@ pub fn fixture_text(id: &str, description: &str, kind: Kind, input: &Input) -> S
         split.push_str(&format!("pause = \"{}ms\"\n", d.pause.as_millis()));
     }
     text.replacen(&whole, &split, 1)
-}
-
-/// Writes `DIR/fuzz-<family>-<seed>.toml`.
-fn save_failure(
-    dir: &Path,
-    family: Family,
-    seed: u64,
-    checked: &Checked,
-    rule: &str,
-) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let id = format!("fuzz-{}-{seed}", family.name());
-    let first_line = checked.judgement.detail.lines().next().unwrap_or("");
-    let description = format!(
-        "Found by {} with seed {seed}: {rule}: {first_line}",
-        family.id()
-    );
-    let path = dir.join(format!("{id}.toml"));
-    std::fs::write(
-        &path,
-        fixture_text(&id, &description, checked.plan.first().kind, &checked.input),
-    )?;
-    Ok(path)
 }
 
 #[cfg(test)]

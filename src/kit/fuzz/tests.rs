@@ -5,6 +5,7 @@ use super::*;
 use crate::kit::expect::{Kind, Outcome, Plan, analyze};
 use proptest::prelude::any;
 use proptest::strategy::ValueTree;
+use proptest::test_runner::{TestCaseError, TestError};
 use std::collections::HashMap;
 
 const SEED: u64 = 20_241_125;

@@ -59,6 +59,25 @@ pub struct Evidence {
     pub replay: String,
 }
 
+/// A class of failures a fuzz check found: one rule broken by one kind of request, with
+/// the minimal input that shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureClass {
+    /// The rule broken (`status-not-allowed`, `server-died`...).
+    pub rule: String,
+    /// The row of the request that broke it (`other-method`...).
+    pub kind: String,
+    pub verdict: Verdict,
+    /// How many generated cases fell in the class.
+    pub count: u32,
+    /// The minimal input, what came back, and how to replay it.
+    pub evidence: Evidence,
+    /// Whether the evidence is a shrunk input (otherwise the first one found).
+    pub shrunk: bool,
+    /// What the verifier said about the minimal input.
+    pub detail: String,
+}
+
 /// One request in a concurrency timeline; instants are offsets from the check's start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TimelineEntry {
@@ -98,6 +117,8 @@ pub struct CheckResult {
     pub timeline: Vec<TimelineEntry>,
     /// Group-specific facts for the JSON report (fuzz seed, cases, K, S, budget...).
     pub data: serde_json::Map<String, serde_json::Value>,
+    /// For a fuzz check: every class of failures found, the worst first.
+    pub classes: Vec<FailureClass>,
 }
 
 impl CheckResult {
@@ -117,6 +138,7 @@ impl CheckResult {
             evidence: None,
             timeline: Vec::new(),
             data: serde_json::Map::new(),
+            classes: Vec::new(),
         }
     }
 }
