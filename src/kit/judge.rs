@@ -75,6 +75,12 @@ pub const RULES: &[Rule] = &[
         why: "policy (b): RFC 9110 9.3.2, the server MUST NOT send content in a response to HEAD",
     },
     Rule {
+        id: "body-after-head-before-close",
+        verdict: Verdict::NonStrict,
+        meaning: "a response to HEAD that said Connection: close carried a body, then the server closed",
+        why: "RFC 9110 9.3.2 MUST NOT, but no client can read the body as the next response: policy (b) needs harm",
+    },
+    Rule {
         id: "wrong-page",
         verdict: Verdict::Fail,
         meaning: "a 200 that is not the hello page, a 404 that is not the 404 page, or the hello page where it is not allowed",
@@ -407,15 +413,13 @@ fn unanswered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation) 
             return found.fail(i, "malformed-response", format!("{at}{error}"));
         }
         (Next::Incomplete { head }, true) => return incomplete(found, i, &at, head.is_some(), ex),
+        (Next::UntilClose(m), true) if ex.ending == Ending::Reset => {
+            return reset_until_close(found, i, &at, m.head.status);
+        }
         (Next::UntilClose(_), true) => {
-            let rule = if ex.ending == Ending::Reset {
-                "reset-before-response"
-            } else {
-                "unframed-response-never-ends"
-            };
             return found.fail(
                 i,
-                rule,
+                "unframed-response-never-ends",
                 format!(
                     "{at}no Content-Length, and the connection was not closed before the timeout"
                 ),
@@ -424,6 +428,20 @@ fn unanswered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation) 
         _ => {}
     }
     silent(case, found, i, &at, e);
+}
+
+/// A body delimited by the close, ended by a reset: the client cannot tell it whole (RFC
+/// 9112 section 8). For a page that is harm; for an error answer, whose status arrived, it
+/// is only non-strict.
+fn reset_until_close(found: &mut Findings, i: usize, at: &str, status: u16) {
+    let text = format!(
+        "{at}the body was to end with the close, but the connection was reset: a client cannot tell it from a truncated one"
+    );
+    if status >= 400 {
+        found.non_strict(i, "reset-after-response", text);
+    } else {
+        found.fail(i, "reset-before-response", text);
+    }
 }
 
 /// Part of a response arrived.
@@ -533,6 +551,14 @@ fn surplus_after(case: &Case<'_>, found: &mut Findings, i: usize) {
         return;
     }
     let at = which(case, i);
+    let ended = matches!(ex.ending, Ending::Closed | Ending::Reset);
+    if e.head_request && !last.head.persistent() && ended {
+        return found.non_strict(
+            i,
+            "body-after-head-before-close",
+            format!("{at}{after} bytes followed a response to HEAD that announced the close, then the close"),
+        );
+    }
     let (rule, what) = if e.head_request {
         ("body-after-head", "a response to HEAD")
     } else {
@@ -552,7 +578,7 @@ fn excused_error_body(e: &Expectation, m: &Message, after: usize, ending: Ending
     }
     match m.head.content_length() {
         Ok(Some(length)) => length == after as u64,
-        Ok(None) => ending == Ending::Closed,
+        Ok(None) => matches!(ending, Ending::Closed | Ending::Reset),
         Err(_) => false,
     }
 }

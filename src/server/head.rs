@@ -97,6 +97,11 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
     if line.len() > MAX_REQUEST_LINE {
         return Err(HeadError::RequestLineTooLong);
     }
+    if !percent_encoding_valid(parts.target) {
+        return Err(HeadError::MalformedRequestLine(
+            "a % in the target not followed by two hex digits",
+        ));
+    }
     let fields_start = start + lf + 1;
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let (fields_len, headers) = match httparse::parse_headers(&buf[fields_start..], &mut slots) {
@@ -207,6 +212,16 @@ fn partial() -> RequestLine<'static> {
     }
 }
 
+/// RFC 3986 section 2.1: every `%` starts a percent-encoded octet, `%` and two hex digits.
+fn percent_encoding_valid(target: &[u8]) -> bool {
+    target.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || target
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
 /// `tchar` of RFC 9110 section 5.6.2.
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -296,6 +311,25 @@ mod tests {
 
     /// Regression: the reference sent its error page after the head of a 400 to a HEAD
     /// request whose line it had read (a bad field, a bad target): a body after HEAD.
+    #[test]
+    fn a_percent_sign_must_start_an_encoded_octet() {
+        assert!(
+            ok(b"GET /%41%2f HTTP/1.1\r\n\r\n")
+                .path
+                .starts_with(b"/%41")
+        );
+        for bad in [
+            &b"GET /% HTTP/1.1\r\n\r\n"[..],
+            b"GET /%4 HTTP/1.1\r\n\r\n",
+            b"GET /%zz HTTP/1.1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(err(bad), HeadError::MalformedRequestLine(_)),
+                "{bad:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_well_formed_head_line_is_known_for_error_answers() {
         assert!(names_head(b"HEAD / HTTP/1.1"));

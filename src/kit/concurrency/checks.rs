@@ -1,8 +1,9 @@
 //! Judging one attempt of a check from what its scenario saw. Pure functions of the
 //! clients' marks and outcomes, so each rule is tested without a server.
 
+use super::load::BadClient;
 use super::load::{Landed, Outcome, Role};
-use super::scenario::{AbortRun, IdleRun, Params, SlowRun, overlap_limit};
+use super::scenario::{AbortRun, BadRun, IdleRun, Params, SlowRun, overlap_limit};
 use super::timeline::{self, human, ms};
 use crate::kit::report::TimelineEntry;
 use serde_json::{Map, Value};
@@ -196,6 +197,52 @@ pub fn slow_does_not_delay_fast(run: &SlowRun, params: &Params, k: usize) -> Att
         timeline,
         data,
         gave_up: gave_up(&run.slow) + gave_up(&run.fast),
+    }
+}
+
+/// `concurrency.capacity-survives-bad-clients`: after a burst of bad clients, slow requests
+/// still do not delay fast ones. A pool whose workers die with the jobs that panic them (the
+/// book's `ThreadPool`) has lost them by now.
+pub fn capacity_survives_bad_clients(run: &BadRun, params: &Params, k: usize) -> Attempt {
+    let fast = judge_fast(&run.load.fast, params.budget);
+    let mut data = base_data(params, k);
+    data.insert("fast_ms".into(), Value::Array(fast.latencies.clone()));
+    let kinds: Vec<String> = BadClient::ALL
+        .iter()
+        .zip(run.sent)
+        .map(|(kind, n)| format!("{n} {}", kind.name()))
+        .collect();
+    let total: usize = run.sent.iter().sum();
+    data.insert("bad_clients".into(), Value::from(total));
+    for (kind, n) in BadClient::ALL.iter().zip(run.sent) {
+        data.insert(
+            format!("bad_{}", kind.name().replace(['-', ' '], "_")),
+            Value::from(n),
+        );
+    }
+    let (mut timeline, note) = timeline::sampled(&run.bad, Role::Bad);
+    if let Some(note) = note {
+        data.insert("bad_timeline_note".into(), Value::from(note));
+    }
+    timeline.extend(slow_timeline(&run.load, &fast, &mut data));
+    let lost = if fast.passed {
+        String::new()
+    } else {
+        "; the server has lost capacity to the bad clients, as a pool whose workers die with the jobs that panic them does".to_string()
+    };
+    Attempt {
+        passed: fast.passed,
+        rule: (!fast.passed).then_some("capacity-lost"),
+        summary: format!(
+            "after {total} bad clients ({}), with {k} GET /sleep requests in flight (S = {}), {}{lost}{}",
+            kinds.join(", "),
+            human(params.sleep),
+            fast.text,
+            unsent_note(run.load.unsent, k, "slow requests", params)
+        ),
+        timeline,
+        data,
+        gave_up: gave_up(&run.load.slow) + gave_up(&run.load.fast),
     }
 }
 

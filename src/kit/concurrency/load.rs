@@ -33,6 +33,7 @@ pub enum Role {
     Trickle,
     Unread,
     Aborted,
+    Bad,
 }
 
 impl Role {
@@ -44,6 +45,7 @@ impl Role {
             Role::Trickle => "trickle",
             Role::Unread => "unread",
             Role::Aborted => "aborted",
+            Role::Bad => "bad",
         }
     }
 }
@@ -258,6 +260,36 @@ pub enum RawKind {
     /// Sends `GET /sleep` and waits; the scenario closes it halfway, with a reset (SO_LINGER
     /// 0) when `reset`, else with a FIN.
     Aborted { reset: bool },
+    /// A client of the kind that panics a handler written like the book's: it connects and
+    /// leaves, sends a request line that is not UTF-8, or resets in the middle of a request.
+    Bad(BadClient),
+}
+
+/// The bad clients of `concurrency.capacity-survives-bad-clients`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadClient {
+    /// Connects and closes at once, sending nothing.
+    Empty,
+    /// Sends a complete request whose line is not UTF-8, and reads the answer.
+    NonUtf8,
+    /// Sends the start of a request line, then resets the connection.
+    ResetMidRequest,
+}
+
+impl BadClient {
+    pub const ALL: [BadClient; 3] = [
+        BadClient::Empty,
+        BadClient::NonUtf8,
+        BadClient::ResetMidRequest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BadClient::Empty => "empty",
+            BadClient::NonUtf8 => "non-UTF-8",
+            BadClient::ResetMidRequest => "reset mid-request",
+        }
+    }
 }
 
 impl RawKind {
@@ -267,6 +299,7 @@ impl RawKind {
             RawKind::Trickle => Role::Trickle,
             RawKind::Unread => Role::Unread,
             RawKind::Aborted { .. } => Role::Aborted,
+            RawKind::Bad(_) => Role::Bad,
         }
     }
 }
@@ -319,6 +352,12 @@ impl RawFlight {
         self.track.lock().ready
     }
 
+    /// The connection is over (closed by the server, failed, or closed by the client).
+    pub fn ended(&self) -> bool {
+        let track = self.track.lock();
+        track.marks.end.is_some() || track.error.is_some()
+    }
+
     /// Closes the connection now (if the client is still running) and reports it.
     pub async fn close(self, bench: &Bench) -> Landed {
         let at = bench.now();
@@ -364,6 +403,9 @@ async fn raw_client(
         t.ready |= kind == RawKind::Idle;
     });
     let _ = stream.set_nodelay(true);
+    if let RawKind::Bad(bad) = kind {
+        return bad_client(stream, bad, &track, origin, hold).await;
+    }
     if let RawKind::Aborted { reset: true } = kind {
         stream = match with_reset_on_close(stream) {
             Ok(stream) => stream,
@@ -381,6 +423,7 @@ async fn raw_client(
         RawKind::Aborted { .. } => {
             b"GET /sleep HTTP/1.1\r\nHost: unblocked\r\nUser-Agent: unblocked-aborted\r\n\r\n"
         }
+        RawKind::Bad(_) => b"",
     };
     if kind == RawKind::Trickle {
         for (i, byte) in request.iter().enumerate() {
@@ -409,6 +452,45 @@ async fn raw_client(
         return;
     }
     read_response(&mut stream, &track, origin, hold).await;
+}
+
+/// What a bad client does once connected; the connection then ends on the server's close,
+/// or when `hold` runs out.
+async fn bad_client(
+    mut stream: TcpStream,
+    bad: BadClient,
+    track: &Tracker,
+    origin: Instant,
+    hold: Duration,
+) {
+    let sent: &[u8] = match bad {
+        BadClient::Empty => b"",
+        BadClient::NonUtf8 => b"GET /\xff\xfe\xfd HTTP/1.1\r\nHost: unblocked\r\n\r\n",
+        BadClient::ResetMidRequest => b"GET /sle",
+    };
+    if !sent.is_empty() && write(&mut stream, sent, hold).await.is_err() {
+        return track.at(origin, |t, at| {
+            t.marks.end.get_or_insert(at);
+            t.ready = true;
+        });
+    }
+    track.at(origin, |t, at| {
+        t.marks.sent = Some(at);
+        t.ready = true;
+    });
+    match bad {
+        BadClient::Empty => {
+            drop(stream);
+            track.at(origin, |t, at| t.marks.end = Some(at));
+        }
+        BadClient::ResetMidRequest => {
+            if let Ok(stream) = with_reset_on_close(stream) {
+                drop(stream);
+            }
+            track.at(origin, |t, at| t.marks.end = Some(at));
+        }
+        BadClient::NonUtf8 => read_response(&mut stream, track, origin, hold).await,
+    }
 }
 
 async fn write(stream: &mut TcpStream, bytes: &[u8], limit: Duration) -> Result<(), String> {

@@ -97,6 +97,10 @@ pub const SLOW_DOES_NOT_DELAY_FAST: &str = "concurrency.slow-does-not-delay-fast
 pub const SLOW_REQUESTS_OVERLAP: &str = "concurrency.slow-requests-overlap";
 pub const IDLE_CLIENT_DOES_NOT_DELAY_FAST: &str = "concurrency.idle-client-does-not-delay-fast";
 pub const ABORTED_SLOW_REQUEST: &str = "concurrency.aborted-slow-request";
+pub const CAPACITY_SURVIVES_BAD_CLIENTS: &str = "concurrency.capacity-survives-bad-clients";
+/// Bad clients per unit of K in `capacity-survives-bad-clients`: a pool of K workers loses
+/// them all even if only one bad client in four kills one.
+pub const BAD_CLIENTS_PER_K: usize = 4;
 pub const CAPACITY: &str = "concurrency.capacity";
 
 /// Fast requests per attempt.
@@ -145,6 +149,13 @@ pub fn checks(settings: &ConcurrencySettings) -> Vec<CheckInfo> {
                 "{k} clients that leave in the middle of GET /sleep neither crash the server nor stop it serving"
             ),
         ),
+        info(
+            CAPACITY_SURVIVES_BAD_CLIENTS,
+            format!(
+                "after {} bad clients (connecting and leaving, a non-UTF-8 request line, a reset mid-request), {k} GET /sleep requests still do not delay fast GET / requests",
+                BAD_CLIENTS_PER_K * k
+            ),
+        ),
     ];
     if settings.capacity {
         all.push(capacity_info(settings));
@@ -174,7 +185,8 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
         SLOW_DOES_NOT_DELAY_FAST
         | SLOW_REQUESTS_OVERLAP
         | IDLE_CLIENT_DOES_NOT_DELAY_FAST
-        | ABORTED_SLOW_REQUEST => judged_check(ctx, info),
+        | ABORTED_SLOW_REQUEST
+        | CAPACITY_SURVIVES_BAD_CLIENTS => judged_check(ctx, info),
         _ => {
             let mut result = new_result(info);
             result.verdict = Verdict::Skip;
@@ -328,6 +340,11 @@ fn attempt(ctx: &mut Context<'_>, id: &str, params: &Params, k: usize) -> Attemp
                 params,
                 k,
             ),
+            CAPACITY_SURVIVES_BAD_CLIENTS => checks::capacity_survives_bad_clients(
+                &scenario::bad_clients_then_slow_load(addr, params, k, BAD_CLIENTS_PER_K * k).await,
+                params,
+                k,
+            ),
             _ => checks::aborted_slow_request(
                 &scenario::aborted_load(addr, params, k).await,
                 params,
@@ -382,6 +399,7 @@ fn judged_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
     let id = info.id.as_str();
     let (k, k_note) = match id {
         IDLE_CLIENT_DOES_NOT_DELAY_FAST => fitted_k(ctx, 3, params.fast),
+        CAPACITY_SURVIVES_BAD_CLIENTS => fitted_k(ctx, BAD_CLIENTS_PER_K, params.fast + 1),
         _ => fitted_k(ctx, 1, params.fast + 1),
     };
     if id == SLOW_REQUESTS_OVERLAP && k < 2 {
@@ -466,7 +484,8 @@ mod tests {
                 SLOW_DOES_NOT_DELAY_FAST,
                 SLOW_REQUESTS_OVERLAP,
                 IDLE_CLIENT_DOES_NOT_DELAY_FAST,
-                ABORTED_SLOW_REQUEST
+                ABORTED_SLOW_REQUEST,
+                CAPACITY_SURVIVES_BAD_CLIENTS
             ]
         );
         assert!(plain.iter().all(|c| c.group == "concurrency"));

@@ -9,7 +9,7 @@
 //! - a fast request is given up on after [`Params::fast_limit`], a slow one at
 //!   `t0 + overlap limit + S/2`: enough to show how late it was, bounded for broken servers.
 
-use super::load::{Bench, Flight, Landed, RawFlight, RawKind, Role, wait_until};
+use super::load::{BadClient, Bench, Flight, Landed, RawFlight, RawKind, Role, wait_until};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -107,7 +107,10 @@ pub struct SlowRun {
 
 /// K concurrent `GET /sleep`, then the fast requests once all K are fully sent.
 pub async fn slow_load(addr: SocketAddr, params: &Params, k: usize) -> SlowRun {
-    let bench = Bench::new(addr, params.io_timeout);
+    slow_load_on(&Bench::new(addr, params.io_timeout), params, k).await
+}
+
+async fn slow_load_on(bench: &Bench, params: &Params, k: usize) -> SlowRun {
     let limit = overlap_limit(params.sleep, k);
     // Each slow request's own bound; the scenario gives up on them earlier, at its deadline.
     let backstop = params.io_timeout * 2 + limit * 2;
@@ -129,8 +132,8 @@ pub async fn slow_load(addr: SocketAddr, params: &Params, k: usize) -> SlowRun {
     let unsent = slow.iter().filter(|f| !f.sent_or_over()).count();
     let t0 = Instant::now();
     let t0_offset = bench.now();
-    let fast = fast_phase(&bench, params, t0).await;
-    let slow = land_all(slow, &bench, t0 + limit + params.sleep / 2).await;
+    let fast = fast_phase(bench, params, t0).await;
+    let slow = land_all(slow, bench, t0 + limit + params.sleep / 2).await;
     SlowRun {
         slow,
         fast,
@@ -171,6 +174,50 @@ pub async fn idle_load(addr: SocketAddr, params: &Params, k: usize) -> IdleRun {
     let fast = fast_phase(&bench, params, Instant::now()).await;
     let raw = close_all(raw, &bench).await;
     IdleRun { raw, fast, unready }
+}
+
+/// What [`bad_clients_then_slow_load`] saw.
+pub struct BadRun {
+    pub bad: Vec<Landed>,
+    /// How many of each kind of bad client, in [`BadClient::ALL`] order.
+    pub sent: [usize; 3],
+    pub load: SlowRun,
+}
+
+/// `n` bad clients at once (connecting and leaving, a non-UTF-8 request line, a reset in
+/// the middle of a request, in turn), each ended by the server's close or after S; then the
+/// slow-does-not-delay-fast load on the same server.
+pub async fn bad_clients_then_slow_load(
+    addr: SocketAddr,
+    params: &Params,
+    k: usize,
+    n: usize,
+) -> BadRun {
+    let bench = Bench::new(addr, params.io_timeout);
+    let hold = params.sleep;
+    let mut sent = [0; 3];
+    let bad: Vec<RawFlight> = (0..n)
+        .map(|i| {
+            let kind = BadClient::ALL[i % 3];
+            sent[i % 3] += 1;
+            bench.raw(
+                RawKind::Bad(kind),
+                format!("bad {} ({})", i + 1, kind.name()),
+                hold,
+            )
+        })
+        .collect();
+    let in_place = Instant::now() + params.io_timeout;
+    wait_until(in_place, || bad.iter().all(RawFlight::ready)).await;
+    let bad = land_raw(bad, &bench, Instant::now() + hold).await;
+    let load = slow_load_on(&bench, params, k).await;
+    BadRun { bad, sent, load }
+}
+
+/// Waits for raw clients to end by themselves until `deadline`, then closes the others.
+async fn land_raw(raw: Vec<RawFlight>, bench: &Bench, deadline: Instant) -> Vec<Landed> {
+    wait_until(deadline, || raw.iter().all(RawFlight::ended)).await;
+    close_all(raw, bench).await
 }
 
 /// What [`aborted_load`] saw.

@@ -161,6 +161,13 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
     let body_sent = (rest.len() - lines.pos) as u64;
     let (body_len, complete, framing_known) = body(&mut r, &head, body_sent);
     let len = lines.pos + body_len.min(body_sent) as usize;
+    // A server that reads an invalid field line otherwise may see other request boundaries.
+    let framing_known = framing_known && !head.features.contains(&InvalidField);
+    // HTTP/1.0 without keep-alive, or `Connection: close`: the connection ends here.
+    let last_on_connection = head.asks_close || (r.version == Some((1, 0)) && !head.keep_alive);
+    if last_on_connection && len < rest.len() {
+        r.add(DataAfterClose);
+    }
     finish(r, len, complete, framing_known, head.asks_close)
 }
 
@@ -225,7 +232,8 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
     if !method_ok {
         r.add(MalformedMethod);
     }
-    let target_ok = words.target.iter().all(|&b| (0x21..=0x7e).contains(&b));
+    let target_ok = words.target.iter().all(|&b| (0x21..=0x7e).contains(&b))
+        && grammar::percent_encoding_valid(words.target);
     if !target_ok {
         r.add(MalformedTarget);
     }
@@ -251,8 +259,12 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
     }
     let path = match grammar::target_form(words.target) {
         TargetForm::Origin { path, query } => Some((path, query)),
-        TargetForm::Absolute { path, query } => {
-            r.add(AbsoluteForm);
+        TargetForm::Absolute {
+            path,
+            query,
+            foreign,
+        } => {
+            r.add(if foreign { ForeignScheme } else { AbsoluteForm });
             Some((path, query))
         }
         TargetForm::Asterisk if words.method == b"OPTIONS" => None,
@@ -276,6 +288,9 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
     if normal != path {
         r.add(NonNormalPath);
         r.normal_path = Some(normal.clone());
+    } else if normal.len() > 1 && normal.ends_with(b"/") {
+        r.add(TrailingSlash);
+        r.normal_path = Some(normal[..normal.len() - 1].to_vec());
     }
     r.route = match normal.as_slice() {
         b"/" if get_or_head => Route::Hello,
@@ -290,6 +305,7 @@ struct FieldLines {
     fields: usize,
     has_host: bool,
     asks_close: bool,
+    keep_alive: bool,
     /// Valid `Content-Length` values, as sent.
     lengths: Vec<Vec<u8>>,
     /// Every length a lenient server may read from a malformed `Content-Length` line.
@@ -304,6 +320,7 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
         fields: 0,
         has_host: false,
         asks_close: false,
+        keep_alive: false,
         lengths: Vec::new(),
         lenient_lengths: Vec::new(),
         features: Vec::new(),
@@ -328,6 +345,9 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
         };
         let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
         if is("host") {
+            if head.has_host || !grammar::host_valid(value) {
+                head.features.push(InvalidHost);
+            }
             head.has_host = true;
         } else if is("content-length") {
             head.lengths.push(value.trim_ascii().to_vec());
@@ -339,9 +359,13 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
         } else if is("expect") {
             head.features.push(ExpectField);
         } else if is("connection") {
-            head.asks_close |= value
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            let has = |token: &[u8]| {
+                value
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+            };
+            head.asks_close |= has(b"close");
+            head.keep_alive |= has(b"keep-alive");
         }
     }
     head

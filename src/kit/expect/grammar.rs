@@ -93,8 +93,12 @@ pub fn words(line: &[u8]) -> Option<Words<'_>> {
 pub enum TargetForm {
     /// `/path?query`.
     Origin { path: Vec<u8>, query: bool },
-    /// `http://host/path?query` (or `https`).
-    Absolute { path: Vec<u8>, query: bool },
+    /// `http://host/path?query` (or `https`); `foreign` for another scheme.
+    Absolute {
+        path: Vec<u8>,
+        query: bool,
+        foreign: bool,
+    },
     /// `*`.
     Asterisk,
     /// `host:port`.
@@ -118,9 +122,11 @@ pub fn target_form(target: &[u8]) -> TargetForm {
     }
     if let Some(sep) = target.windows(3).position(|w| w == b"://") {
         let scheme = &target[..sep];
-        if !scheme.eq_ignore_ascii_case(b"http") && !scheme.eq_ignore_ascii_case(b"https") {
+        if !is_scheme(scheme) {
             return TargetForm::Invalid;
         }
+        let foreign =
+            !scheme.eq_ignore_ascii_case(b"http") && !scheme.eq_ignore_ascii_case(b"https");
         let rest = &target[sep + 3..];
         let authority = rest
             .iter()
@@ -134,12 +140,61 @@ pub fn target_form(target: &[u8]) -> TargetForm {
             [b'?', ..] => (b"/".to_vec(), true),
             more => split(more),
         };
-        return TargetForm::Absolute { path, query };
+        return TargetForm::Absolute {
+            path,
+            query,
+            foreign,
+        };
     }
     if is_authority(target) {
         return TargetForm::Authority;
     }
     TargetForm::Invalid
+}
+
+/// `scheme` of RFC 3986 section 3.1: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(scheme: &[u8]) -> bool {
+    scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
+/// Every `%` is followed by two hex digits (RFC 3986 section 2.1).
+pub fn percent_encoding_valid(target: &[u8]) -> bool {
+    target.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || target
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
+/// A `Host` value RFC 9112 section 3.2 accepts: `uri-host [ ":" port ]`, where a host is
+/// an IP literal in brackets or unreserved, percent-encoded and sub-delim characters, and
+/// the port digits; empty is valid (a target with no authority).
+pub fn host_valid(value: &[u8]) -> bool {
+    let value = value.trim_ascii();
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(rest) => match rest.iter().position(|&b| b == b']') {
+            Some(end) => (&rest[..end], &rest[end + 1..]),
+            None => return false,
+        },
+        None => match value.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon..]),
+            None => (value, &b""[..]),
+        },
+    };
+    let host_ok = host
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:".contains(&b))
+        && percent_encoding_valid(host);
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    host_ok && port_ok
 }
 
 /// `host:port` (RFC 9112 section 3.2.3): a host of name characters and a decimal port.
@@ -283,21 +338,57 @@ mod tests {
             target_form(b"http://h"),
             TargetForm::Absolute {
                 path: b"/".to_vec(),
-                query: false
+                query: false,
+                foreign: false
             }
         );
         assert_eq!(
             target_form(b"HTTP://h?q"),
             TargetForm::Absolute {
                 path: b"/".to_vec(),
-                query: true
+                query: true,
+                foreign: false
             }
         );
+        assert!(matches!(
+            target_form(b"ftp://h/"),
+            TargetForm::Absolute { foreign: true, .. }
+        ));
         assert_eq!(target_form(b"*"), TargetForm::Asterisk);
         assert_eq!(target_form(b"example.com:443"), TargetForm::Authority);
-        for invalid in [&b"index.html"[..], b"ftp://h/", b"http:///", b"%2F", b"h:x"] {
+        for invalid in [
+            &b"index.html"[..],
+            b"1ttp://h/",
+            b"http:///",
+            b"%2F",
+            b"h:x",
+        ] {
             assert_eq!(target_form(invalid), TargetForm::Invalid);
         }
+    }
+
+    #[test]
+    fn hosts_and_percent_signs_are_checked() {
+        for valid in [
+            &b""[..],
+            b"localhost",
+            b"localhost:7878",
+            b"127.0.0.1:1",
+            b"[::1]:80",
+            b"a%41",
+        ] {
+            assert!(host_valid(valid), "{:?}", String::from_utf8_lossy(valid));
+        }
+        for invalid in [&b"\xc3"[..], b">", b"{", b"a b", b"h:x", b"[::1", b"a%4"] {
+            assert!(
+                !host_valid(invalid),
+                "{:?}",
+                String::from_utf8_lossy(invalid)
+            );
+        }
+        assert!(percent_encoding_valid(b"/%41/%2f"));
+        assert!(!percent_encoding_valid(b"/%"));
+        assert!(!percent_encoding_valid(b"/%4g"));
     }
 
     #[test]

@@ -338,7 +338,7 @@ impl Expectation {
             for f in &refused {
                 if let Reference::Refuses(list) = f.reference {
                     for &o in list {
-                        add(o, Grade::Strict, page_of(o), Because::Feature(f.id));
+                        add(o, Grade::Strict, page_of(o, f.id), Because::Feature(f.id));
                     }
                 }
             }
@@ -356,7 +356,12 @@ impl Expectation {
         let mut any_client_error = None;
         for f in &rows {
             for &o in f.refusals {
-                add(o, Grade::NonStrict, page_of(o), Because::Feature(f.id));
+                add(
+                    o,
+                    Grade::NonStrict,
+                    page_of(o, f.id),
+                    Because::Feature(f.id),
+                );
             }
             if f.misroute {
                 add(
@@ -384,6 +389,7 @@ impl Expectation {
                 Because::Feature(FeatureId::FollowsARequest),
             );
         }
+        // RFC 9112 3: these make the request line invalid as a whole.
         let malformed_line = features.iter().any(|f| {
             matches!(
                 f,
@@ -394,6 +400,8 @@ impl Expectation {
                     | FeatureId::LooseWhitespace
                     | FeatureId::LeadingEmptyLines
                     | FeatureId::LineEndedByClose
+                    | FeatureId::BadTarget
+                    | FeatureId::AuthorityForm
             )
         });
         let mut expectation = Expectation {
@@ -545,12 +553,16 @@ fn route_outcome(facts: &RequestFacts) -> Option<(Outcome, Page)> {
     })
 }
 
-/// The body rule of a refusal: a 2xx (an `OPTIONS` answer) must not be the hello page, a
-/// 3xx must redirect to the normalised path, an error may carry any page.
-fn page_of(outcome: Outcome) -> Page {
-    match outcome {
-        S(200..=299) => Page::NotHello,
-        S(300..=399) => Page::RedirectToNormal,
+/// The body rule of a refusal: a 2xx (an `OPTIONS` answer) must not be the hello page; a
+/// redirect must name the normalised path (the path without its trailing slash), except
+/// the 301 RFC 9112 section 3 allows for an invalid request line; an error may carry any
+/// page.
+fn page_of(outcome: Outcome, feature: FeatureId) -> Page {
+    match (outcome, feature) {
+        (S(200..=299), _) => Page::NotHello,
+        (S(300..=399), FeatureId::NonNormalPath | FeatureId::TrailingSlash) => {
+            Page::RedirectToNormal
+        }
         _ => Page::Any,
     }
 }
@@ -570,14 +582,14 @@ impl Plan {
         let last_send = sends.len() - 1;
         for (i, bytes) in sends.iter().enumerate() {
             let analysis = analyze(bytes);
-            let last = analysis.requests.len() - 1;
             for (j, facts) in analysis.requests.iter().enumerate() {
                 let mut facts = facts.clone();
                 if i > 0 && j == 0 && !facts.has(FeatureId::FollowsARequest) {
                     facts.features.push(FeatureId::FollowsARequest);
                     facts.features.sort();
                 }
-                let half_closed = delivery.half_close && i == last_send && j == last;
+                // The client half-closes after the last send: after every request in it.
+                let half_closed = delivery.half_close && i == last_send;
                 requests.push(Expectation::derive(&facts, half_closed));
             }
         }

@@ -264,6 +264,17 @@ fn each_rule_can_fire() {
             "missing-content-length",
         ),
         (
+            HEAD,
+            [
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".as_slice(),
+                b"bad",
+            ]
+            .concat(),
+            Ending::Closed,
+            Verdict::NonStrict,
+            "body-after-head-before-close",
+        ),
+        (
             GET,
             hello(),
             Ending::Reset,
@@ -476,7 +487,8 @@ fn incomplete_and_empty_requests() {
         verdict(b"GET / HT", b"", Ending::TimedOut),
         (Verdict::Pass, None)
     );
-    // A complete request is owed an answer even when a half-close follows an incomplete one.
+    // A complete request, then the start of another, then the half-close: the complete one
+    // is answered by the reference; a close is what stacks that stop at a half-close do.
     let then_part = half_closed(&[GET, b"GE"].concat());
     assert_eq!(
         verdict_with(then_part.clone(), &hello(), Ending::Closed),
@@ -484,6 +496,11 @@ fn incomplete_and_empty_requests() {
     );
     assert_eq!(
         verdict_with(then_part, b"", Ending::Closed).1,
+        Some("no-answer-after-half-close")
+    );
+    // Without the half-close, the complete request is owed its answer.
+    assert_eq!(
+        verdict(&[GET, b"GE"].concat(), b"", Ending::Closed).1,
         Some("no-response")
     );
 }
