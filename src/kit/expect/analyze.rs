@@ -232,8 +232,14 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
     if !method_ok {
         r.add(MalformedMethod);
     }
+    // A bad `%` in the query alone leaves the path to serve (see `BadPercentInQuery`).
+    let query_start = words.target.iter().position(|&b| b == b'?');
+    let before_query = &words.target[..query_start.unwrap_or(words.target.len())];
     let target_ok = words.target.iter().all(|&b| (0x21..=0x7e).contains(&b))
-        && grammar::percent_encoding_valid(words.target);
+        && grammar::percent_encoding_valid(before_query);
+    if target_ok && !grammar::percent_encoding_valid(words.target) {
+        r.add(BadPercentInQuery);
+    }
     if !target_ok {
         r.add(MalformedTarget);
     }

@@ -215,6 +215,16 @@ fn what_widely_used_stacks_answer_is_allowed() {
     assert!(options.allows(S(204)) && options.allows(S(405)));
 }
 
+#[test]
+fn a_bad_percent_sign_blocks_the_route_only_in_the_path() {
+    let query = first(b"GET /?% HTTP/1.0\r\n\r\n");
+    assert_eq!(query.strict(), [S(400)]);
+    assert!(query.entries(S(200)).iter().any(|a| a.page == Page::Hello));
+    let path = first(b"GET /% HTTP/1.1\r\n\r\n");
+    assert_eq!(path.strict(), [S(400)]);
+    assert!(!path.allows(S(200)) && path.allows(S(404)));
+}
+
 /// Tolerances compose (issue 10, section 2).
 #[test]
 fn two_tolerated_features_allow_what_each_allows() {
