@@ -84,14 +84,27 @@ fn json_report_follows_the_documented_schema() {
     );
     let doc: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("exactly one JSON document");
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["interrupted"], false);
     assert_eq!(doc["target"]["command"], server_under_test());
     assert_eq!(doc["strict"], false);
     assert_eq!(doc["conforming"], true);
     let summary = doc["summary"].as_object().unwrap();
     let mut keys: Vec<_> = summary.keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["fail", "info", "non_strict", "pass", "skip"]);
+    assert_eq!(
+        keys,
+        [
+            "fail",
+            "fixed",
+            "info",
+            "known",
+            "non_strict",
+            "pass",
+            "regressed",
+            "skip"
+        ]
+    );
     let checks = doc["checks"].as_array().unwrap();
     let root = checks
         .iter()
@@ -183,8 +196,126 @@ fn the_404_page_served_with_200_is_caught() {
         );
 }
 
+/// The Rust book's final listing (`broken-server --flaw book-pool` does what it does) is
+/// reported with each of its real defects, on the check that shows it, and nothing else:
+/// a body after `HEAD`, a panic on a non-UTF-8 request line (no answer, a reset, and the
+/// process aborted once its workers are gone), the pool of 4 (fast requests wait behind
+/// slow ones), capacity lost to bad clients, and no `Connection: close` (non-strict).
 #[test]
-fn a_book_style_server_conforms_but_not_strictly() {
+fn the_books_pool_is_reported_with_its_real_defects_and_nothing_else() {
+    use unblocked::kit::check::Settings;
+    use unblocked::kit::fuzz::FuzzSettings;
+    use unblocked::kit::report::Verdict;
+    let settings = Settings {
+        fuzz: FuzzSettings {
+            cases: 100,
+            seed: Some(1),
+            save_failures: None,
+        },
+        ..Settings::default()
+    };
+    let report = Check::server(&broken("book-pool"))
+        .settings(settings)
+        .run()
+        .expect("the server starts");
+    let text = unblocked::kit::report::human::render(
+        &report,
+        &unblocked::kit::report::human::Style::plain(),
+    );
+    let failing = |group: &str| -> Vec<(String, String)> {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.group == group && c.verdict == Verdict::Fail)
+            .map(|c| (c.id.clone(), c.rule.clone().unwrap_or_default()))
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(id, rule)| (id.to_string(), rule.to_string()))
+            .collect()
+    };
+    assert_eq!(failing("pages"), pairs(&[]), "{text}");
+    assert_eq!(
+        failing("fixtures"),
+        pairs(&[
+            ("fixtures.pipelined-head-then-root", "body-after-head"),
+            ("fixtures.non-utf8-target", "no-response"),
+            ("fixtures.head-root", "body-after-head"),
+            ("fixtures.head-root-curl", "body-after-head"),
+            ("fixtures.head-sleep", "body-after-head"),
+            ("fixtures.head-root-http10", "body-after-head"),
+        ]),
+        "{text}"
+    );
+    assert_eq!(
+        failing("concurrency"),
+        pairs(&[
+            (
+                "concurrency.slow-does-not-delay-fast",
+                "fast-request-delayed"
+            ),
+            (
+                "concurrency.slow-requests-overlap",
+                "slow-requests-serialized"
+            ),
+            (
+                "concurrency.idle-client-does-not-delay-fast",
+                "fast-request-delayed"
+            ),
+            ("concurrency.aborted-slow-request", "slow-request-failed"),
+            ("concurrency.capacity-survives-bad-clients", "server-died"),
+        ]),
+        "{text}"
+    );
+    // Fuzzing finds the same defects, whichever inputs reach them first.
+    let defects = [
+        "body-after-head",
+        "no-response",
+        "reset-before-response",
+        "server-died",
+    ];
+    let lenient = [
+        "missing-connection-close",
+        "status-non-strict",
+        "reset-after-response",
+        "no-answer-after-half-close",
+    ];
+    for check in report.checks.iter().filter(|c| c.group == "fuzz") {
+        assert_eq!(check.verdict, Verdict::Fail, "{text}");
+        for class in &check.classes {
+            let allowed: &[&str] = match class.verdict {
+                Verdict::Fail => &defects,
+                _ => &lenient,
+            };
+            assert!(
+                allowed.contains(&class.rule.as_str()),
+                "{}: {} on {}",
+                check.id,
+                class.rule,
+                class.kind
+            );
+        }
+    }
+    for check in report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::NonStrict)
+    {
+        let rule = check.rule.as_deref().unwrap_or_default();
+        assert!(lenient.contains(&rule), "{}: {rule}", check.id);
+    }
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.rule.as_deref() == Some("missing-connection-close")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_careful_book_style_server_conforms_but_not_strictly() {
     unblocked()
         .args([
             "check",
@@ -253,7 +384,13 @@ fn bad_flags_and_empty_selections_are_usage_errors() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no check"));
+        .stderr(predicate::str::contains("no check or group has this name"))
+        .stderr(predicate::str::contains("did you mean").not());
+    unblocked()
+        .args(["check", "--addr", "127.0.0.1:1", "--skip", "concurency"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `concurrency`?"));
 }
 
 #[test]
@@ -271,7 +408,10 @@ fn a_server_that_cannot_start_is_a_setup_error_with_its_output() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot open config").and(predicate::str::contains("7")));
+        .stderr(
+            predicate::str::contains("cannot open config")
+                .and(predicate::str::contains("exited with status 7")),
+        );
 }
 
 #[test]

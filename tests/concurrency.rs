@@ -15,8 +15,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 use unblocked::kit::check::{Check, Settings};
 use unblocked::kit::concurrency::{
-    ABORTED_SLOW_REQUEST, CAPACITY, IDLE_CLIENT_DOES_NOT_DELAY_FAST, SLEEP_IS_SLOW,
-    SLOW_DOES_NOT_DELAY_FAST, SLOW_REQUESTS_OVERLAP,
+    ABORTED_SLOW_REQUEST, CAPACITY, CAPACITY_SURVIVES_BAD_CLIENTS, IDLE_CLIENT_DOES_NOT_DELAY_FAST,
+    SLEEP_IS_SLOW, SLOW_DOES_NOT_DELAY_FAST, SLOW_REQUESTS_OVERLAP,
 };
 use unblocked::kit::report::{CheckResult, Report, Verdict, human};
 
@@ -225,7 +225,18 @@ fn a_correct_book_style_server_passes_every_concurrency_check() {
     for check in &report.checks {
         assert_verdict(&report, &check.id, Verdict::Pass, None);
     }
-    assert_eq!(report.checks.len(), 5);
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            SLEEP_IS_SLOW,
+            SLOW_DOES_NOT_DELAY_FAST,
+            SLOW_REQUESTS_OVERLAP,
+            IDLE_CLIENT_DOES_NOT_DELAY_FAST,
+            ABORTED_SLOW_REQUEST,
+            CAPACITY_SURVIVES_BAD_CLIENTS,
+        ]
+    );
 }
 
 /// The checks that judge how a server serves (not its capacity), with K = 4, logged.
@@ -425,4 +436,41 @@ fn capacity_steps_are_bounded_in_time_for_a_sequential_server() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// The book's pool loses a worker to each job that panics; bad clients empty it, and the
+/// server stops serving (the final listing then aborts). A thread per connection loses
+/// only the panicking thread, and the reference loses nothing.
+#[test]
+fn capacity_survives_bad_clients_fails_a_pool_whose_workers_die() {
+    let _cpu = exclusive();
+    let check = |command: &str| {
+        let report = run(Check::server(command)
+            .settings(settings(Some(4)))
+            .only(&[CAPACITY_SURVIVES_BAD_CLIENTS]));
+        log(&report);
+        report
+    };
+    let pool = check(&broken("book-pool", "500ms"));
+    let lost = result(&pool, CAPACITY_SURVIVES_BAD_CLIENTS);
+    assert_eq!(lost.verdict, Verdict::Fail, "{}", lost.detail);
+    assert!(
+        matches!(lost.rule.as_deref(), Some("server-died" | "capacity-lost")),
+        "{:?}",
+        lost.rule
+    );
+    // Says how many bad clients it took, of which kinds.
+    assert!(
+        lost.detail.contains("after 16 bad clients"),
+        "{}",
+        lost.detail
+    );
+    assert!(lost.detail.contains("non-UTF-8"), "{}", lost.detail);
+    for command in [
+        broken("thread-per-connection", "500ms"),
+        server_under_test("500ms"),
+    ] {
+        let report = check(&command);
+        assert_verdict(&report, CAPACITY_SURVIVES_BAD_CLIENTS, Verdict::Pass, None);
+    }
 }

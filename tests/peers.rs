@@ -117,7 +117,15 @@ fn judge_peer(peer: &Peer) -> Vec<String> {
     let output = Command::cargo_bin("unblocked")
         .expect("the kit is built")
         .current_dir(root())
-        .args(["check", "--server", &peer.server, "--seed", "1", "--format", "json"])
+        .args([
+            "check",
+            "--server",
+            &peer.server,
+            "--seed",
+            "1",
+            "--format",
+            "json",
+        ])
         .output()
         .expect("the kit runs");
     let report: serde_json::Value = match serde_json::from_slice(&output.stdout) {
@@ -133,7 +141,10 @@ fn judge_peer(peer: &Peer) -> Vec<String> {
     let mut problems = Vec::new();
     let found = failures(&report);
     for failure in &found {
-        let explained = peer.defect.iter().any(|d| d.covers(&failure.check, &failure.rule));
+        let explained = peer
+            .defect
+            .iter()
+            .any(|d| d.covers(&failure.check, &failure.rule));
         if !explained {
             problems.push(format!(
                 "{} failed, and no listed defect explains it (a false alarm?): {}",
@@ -144,7 +155,9 @@ fn judge_peer(peer: &Peer) -> Vec<String> {
     }
     for defect in &peer.defect {
         for check in defect.checks.iter().filter(|c| !c.ends_with('*')) {
-            let failed = found.iter().any(|f| &f.check == check && f.rule == defect.rule);
+            let failed = found
+                .iter()
+                .any(|f| &f.check == check && f.rule == defect.rule);
             if !failed {
                 problems.push(format!(
                     "{check} no longer fails with {} (fixed in the stack, or a detection lost?): {}",
@@ -177,12 +190,22 @@ fn every_peer_gets_the_verdicts_its_stack_deserves() {
     let text = std::fs::read_to_string(root().join("peers/expected.toml")).unwrap();
     let corpus: Corpus = toml::from_str(&text).expect("peers/expected.toml parses");
     assert!(corpus.peer.iter().filter(|p| p.conforming).count() >= 3);
-    assert!(corpus.peer.iter().filter(|p| !p.conforming && !p.defect.is_empty()).count() >= 2);
+    assert!(
+        corpus
+            .peer
+            .iter()
+            .filter(|p| !p.conforming && !p.defect.is_empty())
+            .count()
+            >= 2
+    );
     let required = std::env::var("UNBLOCKED_PEERS_REQUIRED").is_ok_and(|v| v == "1");
     let mut report = Vec::new();
     let mut ran = 0;
     let only = std::env::var("UNBLOCKED_PEERS").ok();
-    let selected = |name: &str| only.as_ref().is_none_or(|o| o.split(',').any(|n| n == name));
+    let selected = |name: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.split(',').any(|n| n == name))
+    };
     for peer in corpus.peer.iter().filter(|p| selected(&p.name)) {
         if let Some(why) = missing(peer) {
             eprintln!("peers: SKIPPED {}: {why}", peer.name);
@@ -196,7 +219,11 @@ fn every_peer_gets_the_verdicts_its_stack_deserves() {
         eprintln!(
             "peers: {} {}",
             peer.name,
-            if problems.is_empty() { "as expected" } else { "NOT as expected" }
+            if problems.is_empty() {
+                "as expected"
+            } else {
+                "NOT as expected"
+            }
         );
         report.extend(problems.into_iter().map(|p| format!("{}: {p}", peer.name)));
     }

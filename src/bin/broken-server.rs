@@ -6,7 +6,8 @@
 //! body, answers HEAD without a body and never panics). Every other value of
 //! `--flaw NAME` changes one thing so that it imitates a real-world bug; running
 //! the kit against each flaw proves that every check of the kit can fail.
-//! `--flaw book-pool` and `--flaw book-single` instead behave exactly like the
+//! Flaws combine (`--flaw lowercase-get,panic-on-non-utf8`), to show that the kit
+//! reports independent defects separately. `--flaw book-pool` and `--flaw book-single` instead behave exactly like the
 //! Rust book's own listings (written here from their behaviour, not copied), so
 //! that what the kit reports on them can be checked against the real thing.
 //! `broken-server --help` lists the flaws.
@@ -86,9 +87,16 @@ struct Args {
     /// How long GET /sleep waits before answering (e.g. 1s, 500ms)
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
     sleep: Duration,
-    /// Which flaw to show
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = Flaw::None)]
-    flaw: Flaw,
+    /// Which flaw to show; several, comma-separated or repeated, combine (not with the
+    /// designs: pool-2, book-pool, book-single, thread-per-connection)
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "none"
+    )]
+    flaw: Vec<Flaw>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +132,11 @@ enum Flaw {
     HangOnGarbage,
     /// Serves the first request, then exits with status 3
     ExitAfterFirst,
+    /// A HEAD request gets the body too, as the book's listings send it
+    BodyAfterHead,
+    /// GET / is answered 20 ms late (a regression a baseline must catch, not a conformance
+    /// failure)
+    SlowerFast,
     /// The Rust book's final listing (without its demo `take(2)`): a pool of 4 threads; the
     /// request line read by `BufReader::lines().next().unwrap().unwrap()`, so an empty
     /// connection or a non-UTF-8 line panics a worker, which dies; with all 4 dead, the next
@@ -135,9 +148,36 @@ enum Flaw {
     ThreadPerConnection,
 }
 
+/// The flaws a server shows together.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Flaws(u32);
+
+impl Flaws {
+    fn of(flaws: &[Flaw]) -> Flaws {
+        Flaws(flaws.iter().fold(0, |set, &f| set | (1 << f as u32)))
+    }
+
+    fn has(self, flaw: Flaw) -> bool {
+        self.0 & (1 << flaw as u32) != 0
+    }
+}
+
+impl Flaw {
+    /// A design replaces the whole server, so it combines with no other flaw.
+    fn is_design(self) -> bool {
+        matches!(
+            self,
+            Flaw::Pool2 | Flaw::BookPool | Flaw::BookSingle | Flaw::ThreadPerConnection
+        )
+    }
+}
+
+/// How much later `slower-fast` answers `GET /`.
+const SLOWER_FAST_DELAY: Duration = Duration::from_millis(20);
+
 #[derive(Clone, Copy)]
 struct Config {
-    flaw: Flaw,
+    flaws: Flaws,
     sleep: Duration,
 }
 
@@ -243,9 +283,9 @@ impl Head {
 }
 
 /// Routes a request line exactly like the book, apart from the routing flaws.
-fn route(line: &[u8], flaw: Flaw) -> Route {
+fn route(line: &[u8], flaws: Flaws) -> Route {
     let mut line = line.to_vec();
-    if flaw == Flaw::LowercaseGet {
+    if flaws.has(Flaw::LowercaseGet) {
         // Imitates servers that normalise the method's case, although methods are case-sensitive.
         let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
         line[..method_end].make_ascii_uppercase();
@@ -254,7 +294,7 @@ fn route(line: &[u8], flaw: Flaw) -> Route {
         b"GET / HTTP/1.1" => Route::Hello,
         b"GET /sleep HTTP/1.1" => Route::Sleep,
         // Imitates a catch-all route (or a prefix match) that serves the home page for any path.
-        l if flaw == Flaw::OkToEverything && l.starts_with(b"GET /") => Route::Hello,
+        l if flaws.has(Flaw::OkToEverything) && l.starts_with(b"GET /") => Route::Hello,
         _ => Route::NotFound,
     }
 }
@@ -266,25 +306,26 @@ fn looks_like_http(line: &[u8]) -> bool {
 }
 
 /// The whole response: status line, headers, blank line and body (no body for `HEAD`).
-fn response(page: Page, flaw: Flaw, head_only: bool) -> Vec<u8> {
+fn response(page: Page, flaws: Flaws, head_only: bool) -> Vec<u8> {
     let (status, body) = match page {
         Page::Hello => ("HTTP/1.1 200 OK", HELLO),
         // Imitates an error page served with the default status 200 ("soft 404").
-        Page::NotFound if flaw == Flaw::NotFoundAsOk => ("HTTP/1.1 200 OK", NOT_FOUND),
+        Page::NotFound if flaws.has(Flaw::NotFoundAsOk) => ("HTTP/1.1 200 OK", NOT_FOUND),
         Page::NotFound => ("HTTP/1.1 404 NOT FOUND", NOT_FOUND),
         Page::TooLarge => ("HTTP/1.1 431 Request Header Fields Too Large", TOO_LARGE),
     };
     let mut head = format!("{status}\r\n");
-    match flaw {
+    if flaws.has(Flaw::NoContentLength) {
         // Imitates a server that leaves the length out and lets the close end the body.
-        Flaw::NoContentLength => {}
+    } else if flaws.has(Flaw::WrongContentLength) {
         // Imitates a length computed from the wrong thing (e.g. before the body was edited).
-        Flaw::WrongContentLength => head += &format!("Content-Length: {}\r\n", body.len() + 10),
-        _ => head += &format!("Content-Length: {}\r\n", body.len()),
+        head += &format!("Content-Length: {}\r\n", body.len() + 10);
+    } else {
+        head += &format!("Content-Length: {}\r\n", body.len());
     }
     head += "Content-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n";
     let mut bytes = head.into_bytes();
-    if !head_only {
+    if !head_only || flaws.has(Flaw::BodyAfterHead) {
         bytes.extend_from_slice(body.as_bytes());
     }
     bytes
@@ -297,7 +338,18 @@ fn is_head(request_line: &[u8]) -> bool {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if args.flaw == Flaw::PanicOnNonUtf8 {
+    let flaws = Flaws::of(&args.flaw);
+    let design = args.flaw.iter().copied().find(|f| f.is_design());
+    if let Some(design) = design.filter(|_| args.flaw.len() > 1) {
+        eprintln!(
+            "broken-server: --flaw {}: a design combines with no other flaw",
+            design
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_string())
+        );
+        return std::process::ExitCode::from(2);
+    }
+    if flaws.has(Flaw::PanicOnNonUtf8) {
         // A book server has one thread; when it panics, the whole process is gone.
         std::panic::set_hook(Box::new(|info| {
             eprintln!("broken-server: {info}");
@@ -323,12 +375,12 @@ fn main() -> std::process::ExitCode {
     let _ = stdout.flush();
 
     let config = Config {
-        flaw: args.flaw,
+        flaws,
         sleep: args.sleep,
     };
-    if config.flaw == Flaw::Pool2 {
+    if design == Some(Flaw::Pool2) {
         serve_pool(listener, config.sleep);
-    } else if let Some(design) = book::Design::of(config.flaw) {
+    } else if let Some(design) = design.and_then(book::Design::of) {
         book::serve(listener, design, config.sleep);
     } else {
         task::block_on(serve(TcpListener::from(listener), config));
@@ -350,10 +402,10 @@ async fn serve(listener: TcpListener, config: Config) {
                 continue;
             }
         };
-        if config.flaw == Flaw::Sequential {
+        if config.flaws.has(Flaw::Sequential) {
             // Imitates the code the book warns about: awaiting the handler in the accept loop.
             let _ = handle(stream, config).await;
-        } else if config.flaw == Flaw::ReadInAcceptLoop {
+        } else if config.flaws.has(Flaw::ReadInAcceptLoop) {
             // Imitates reading the request before spawning its handler: slow requests still
             // overlap, but a client that sends nothing holds up every client after it.
             let _ = io::timeout(READ_TIMEOUT, stream.peek(&mut [0; 1])).await;
@@ -369,12 +421,12 @@ async fn serve(listener: TcpListener, config: Config) {
 }
 
 async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
-    let flaw = config.flaw;
+    let flaws = config.flaws;
     let mut reader = BufReader::new(&stream);
     let head = match read_head(&mut reader).await? {
         Request::Closed => return Ok(()),
         Request::TooLarge(head_only) => {
-            send(&stream, Page::TooLarge, flaw, head_only).await?;
+            send(&stream, Page::TooLarge, flaws, head_only).await?;
             close_gracefully(&stream, &mut reader).await;
             return Ok(());
         }
@@ -382,29 +434,29 @@ async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
     };
     let line = head.request_line();
 
-    if flaw == Flaw::SilentOnGarbage && !looks_like_http(line) {
+    if flaws.has(Flaw::SilentOnGarbage) && !looks_like_http(line) {
         // Imitates a parser that gives up on a malformed request without answering 400.
         close_gracefully(&stream, &mut reader).await;
         return Ok(());
     }
-    if flaw == Flaw::HangOnGarbage && !line.first().is_some_and(u8::is_ascii_uppercase) {
+    if flaws.has(Flaw::HangOnGarbage) && !line.first().is_some_and(u8::is_ascii_uppercase) {
         // Imitates a server that waits for a "real" request that never comes, with no timeout.
         futures_lite::future::pending::<()>().await;
     }
-    let route = if flaw == Flaw::PanicOnNonUtf8 {
+    let route = if flaws.has(Flaw::PanicOnNonUtf8) {
         // Imitates the book's `String::from_utf8(...).unwrap()` on the request line.
         let text = String::from_utf8(line.to_vec()).unwrap();
-        route(text.as_bytes(), flaw)
+        route(text.as_bytes(), flaws)
     } else {
-        route(line, flaw)
+        route(line, flaws)
     };
 
-    if flaw != Flaw::ResetOnBody {
+    if !flaws.has(Flaw::ResetOnBody) {
         let body = head.content_length().unwrap_or(0).min(MAX_BODY);
         discard(&mut reader, body, READ_TIMEOUT).await?;
     }
     if route == Route::Sleep {
-        if flaw == Flaw::BlockingSleep {
+        if flaws.has(Flaw::BlockingSleep) {
             // Imitates blocking code in an async task: the executor thread sleeps with it.
             std::thread::sleep(config.sleep);
         } else {
@@ -415,9 +467,13 @@ async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
         Route::Hello | Route::Sleep => Page::Hello,
         Route::NotFound => Page::NotFound,
     };
-    send(&stream, page, flaw, is_head(line)).await?;
+    if route == Route::Hello && flaws.has(Flaw::SlowerFast) {
+        // Imitates a change that makes every fast answer a little slower.
+        task::sleep(SLOWER_FAST_DELAY).await;
+    }
+    send(&stream, page, flaws, is_head(line)).await?;
 
-    if flaw == Flaw::ResetOnBody {
+    if flaws.has(Flaw::ResetOnBody) {
         // Imitates a server that drops the socket with the request body still unread,
         // which makes the kernel send a reset; SO_LINGER 0 makes the reset certain.
         drop(reader);
@@ -425,7 +481,7 @@ async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
         return Ok(());
     }
     close_gracefully(&stream, &mut reader).await;
-    if flaw == Flaw::ExitAfterFirst {
+    if flaws.has(Flaw::ExitAfterFirst) {
         // Imitates a server that dies (crash, `return` from main) after its first answer.
         std::process::exit(3);
     }
@@ -467,8 +523,8 @@ async fn discard(
     Ok(())
 }
 
-async fn send(stream: &TcpStream, page: Page, flaw: Flaw, head_only: bool) -> io::Result<()> {
-    let bytes = response(page, flaw, head_only);
+async fn send(stream: &TcpStream, page: Page, flaws: Flaws, head_only: bool) -> io::Result<()> {
+    let bytes = response(page, flaws, head_only);
     let mut writer = stream;
     io::timeout(WRITE_TIMEOUT, writer.write_all(&bytes)).await?;
     io::timeout(WRITE_TIMEOUT, writer.flush()).await
@@ -534,13 +590,13 @@ fn handle_blocking(stream: std::net::TcpStream, sleep: Duration) -> std::io::Res
     let head = match read_head_blocking(&mut reader)? {
         Request::Closed => return Ok(()),
         Request::TooLarge(head_only) => {
-            (&stream).write_all(&response(Page::TooLarge, Flaw::Pool2, head_only))?;
+            (&stream).write_all(&response(Page::TooLarge, Flaws::default(), head_only))?;
             close_gracefully_blocking(&stream, &mut reader);
             return Ok(());
         }
         Request::Head(head) => head,
     };
-    let route = route(head.request_line(), Flaw::Pool2);
+    let route = route(head.request_line(), Flaws::default());
     let body = head.content_length().unwrap_or(0).min(MAX_BODY);
     std::io::copy(&mut (&mut reader).take(body), &mut std::io::sink())?;
     if route == Route::Sleep {
@@ -550,7 +606,11 @@ fn handle_blocking(stream: std::net::TcpStream, sleep: Duration) -> std::io::Res
         Route::Hello | Route::Sleep => Page::Hello,
         Route::NotFound => Page::NotFound,
     };
-    (&stream).write_all(&response(page, Flaw::Pool2, is_head(head.request_line())))?;
+    (&stream).write_all(&response(
+        page,
+        Flaws::default(),
+        is_head(head.request_line()),
+    ))?;
     close_gracefully_blocking(&stream, &mut reader);
     Ok(())
 }

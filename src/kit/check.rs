@@ -9,6 +9,7 @@
 //! report.assert_conforming();
 //! ```
 
+use crate::kit::baseline::{Baseline, BaselineError};
 use crate::kit::concurrency;
 use crate::kit::fixtures::{self, Case};
 use crate::kit::fuzz;
@@ -16,6 +17,7 @@ use crate::kit::learn;
 use crate::kit::report::{CheckResult, Report, Verdict};
 use crate::kit::target::{SetupError, Target, TargetSpec};
 use crate::pages::Pages;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use crate::kit::context::{Calibration, CheckInfo, Context, Hangs, Progress, Silent};
@@ -69,6 +71,14 @@ impl Check {
         self
     }
 
+    /// Judges against a baseline file ([`crate::kit::baseline`]): known failures are not
+    /// failures, worse figures are. `UNBLOCKED_BASELINE=FILE` does the same for a run
+    /// without one.
+    pub fn baseline(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, BaselineError> {
+        self.settings.baseline = Some(Arc::new(Baseline::load(path.as_ref())?));
+        Ok(self)
+    }
+
     /// Every check that exists for these settings, before `--only` and `--skip`.
     pub fn all_checks(&self) -> Result<Vec<CheckInfo>, SetupError> {
         let cases = self.cases()?;
@@ -104,6 +114,12 @@ impl Check {
         all
     }
 
+    /// Whether a fuzz check is selected (its seed is worth printing).
+    pub fn plan_is_fuzzing(&self) -> bool {
+        self.list()
+            .is_ok_and(|plan| plan.iter().any(|c| c.group == "fuzz"))
+    }
+
     /// Starts the target, runs the selected checks, stops the target.
     pub fn run(&self) -> Result<Report, SetupError> {
         self.run_with(&Silent)
@@ -111,19 +127,36 @@ impl Check {
 
     pub fn run_with(&self, progress: &dyn Progress) -> Result<Report, SetupError> {
         let started = Instant::now();
+        let from_env;
+        let settings = match (
+            &self.settings.baseline,
+            std::env::var_os("UNBLOCKED_BASELINE"),
+        ) {
+            (None, Some(path)) => {
+                let baseline = Baseline::load(std::path::Path::new(&path))
+                    .map_err(|e| SetupError::new(e.to_string()))?;
+                from_env = Settings {
+                    baseline: Some(Arc::new(baseline)),
+                    ..self.settings.clone()
+                };
+                &from_env
+            }
+            _ => &self.settings,
+        };
         let cases = self.cases()?;
         let plan = self.plan(&cases);
-        let given_pages = match (&self.settings.pages_dir, &self.spec) {
+        let given_pages = match (&settings.pages_dir, &self.spec) {
             (Some(dir), _) => {
                 Some(Pages::from_dir(dir).map_err(|e| SetupError::new(e.to_string()))?)
             }
             (None, TargetSpec::Bundled { .. }) => Some(Pages::bundled()),
             (None, _) => None,
         };
-        let mut target = Target::start(self.spec.clone(), self.settings.target.clone())?;
+        let mut target = Target::start(self.spec.clone(), settings.target.clone())?;
+        progress.target_started(&target.info());
         let mut ctx = Context {
             target: &mut target,
-            settings: &self.settings,
+            settings,
             pages: given_pages.clone(),
             calibration: Calibration::default(),
             hangs: Hangs::default(),
@@ -161,7 +194,7 @@ impl Check {
         progress.end();
         let report = Report {
             target: target.info(),
-            strict: self.settings.strict,
+            strict: settings.strict,
             checks: results,
             server_output: target.output_tail(),
             duration: started.elapsed(),
@@ -169,6 +202,10 @@ impl Check {
             notes: target.notes(),
         };
         target.stop();
+        let mut report = report;
+        if let Some(baseline) = &settings.baseline {
+            baseline.apply(&mut report);
+        }
         Ok(report)
     }
 }

@@ -43,7 +43,9 @@ impl CheckInfo {
 }
 
 /// Called as checks run, e.g. to draw a progress line.
-pub trait Progress {
+pub trait Progress: Sync {
+    /// The server under test answers; `target` says which it is.
+    fn target_started(&self, _target: &crate::kit::report::TargetInfo) {}
     fn begin(&self, _total: usize) {}
     fn check_started(&self, _info: &CheckInfo) {}
     /// What a long check is doing now ("412/1000 cases, 2 failure classes").

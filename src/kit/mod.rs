@@ -5,7 +5,8 @@
 //! - [`check`]: the run: which checks exist, selection, liveness, the library entry point.
 //! - [`settings`] and [`context`]: what tunes a run and what a running check may use; the
 //!   groups depend on these, never on the runner.
-//! - [`target`]: launching and reaching the server under test.
+//! - [`target`]: launching and reaching the server under test; [`supervise`], the
+//!   supervisor it runs a server under so that nothing outlives the kit.
 //! - [`learn`]: the `pages` group, the pages bodies are compared with.
 //! - [`fixtures`]: the fixture cases, their file format and their runner.
 //! - [`fuzz`]: proptest generators and the fuzz checks.
@@ -15,10 +16,15 @@
 //! - [`raw`]: a raw TCP client that frames responses with it.
 //! - [`judge`]: the shared verifier of one exchange against the table.
 //! - [`escape`]: the byte escape syntax of fixtures, reports and replay commands.
-//! - [`report`]: results as data, and the human, JSON and JUnit renderers.
+//! - [`report`]: results as data, and the human, JSON, JUnit and HTML renderers.
+//! - [`baseline`]: known failures and measured figures to judge a run against.
+//! - [`matrix`]: several implementations checked one after another, side by side.
+//! - [`cli`]: the `unblocked` command line.
 //! - [`timed_client`]: a surf backend that records connect, sent and first-byte instants.
 
+pub mod baseline;
 pub mod check;
+pub mod cli;
 pub mod concurrency;
 pub mod context;
 pub mod escape;
@@ -27,9 +33,11 @@ pub mod fixtures;
 pub mod fuzz;
 pub mod judge;
 pub mod learn;
+pub mod matrix;
 pub mod raw;
 pub mod report;
 pub mod response;
 pub mod settings;
+pub mod supervise;
 pub mod target;
 pub mod timed_client;

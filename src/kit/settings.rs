@@ -1,8 +1,10 @@
 //! Everything that tunes a run, as plain data: the runner, every group and the command
 //! line share it without depending on each other.
 
+use crate::kit::baseline::Baseline;
 use crate::kit::target::TargetOptions;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything that tunes a run; `Default` is the command line's defaults.
@@ -25,6 +27,8 @@ pub struct Settings {
     pub target: TargetOptions,
     pub fuzz: FuzzSettings,
     pub concurrency: ConcurrencySettings,
+    /// Known failures and figures to judge against (`--baseline`, `UNBLOCKED_BASELINE`).
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 impl Default for Settings {
@@ -40,6 +44,7 @@ impl Default for Settings {
             target: TargetOptions::default(),
             fuzz: FuzzSettings::default(),
             concurrency: ConcurrencySettings::default(),
+            baseline: None,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! must therefore be started and dropped on the same long-lived thread (the CLI's main
 //! thread, or one test's thread).
 
-use crate::kit::raw;
+use crate::kit::raw::{self, Probe};
 use crate::kit::report::TargetInfo;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
@@ -81,6 +81,13 @@ pub struct TargetOptions {
     pub output_lines: usize,
     /// Extra environment for the server (e.g. `ASYNC_STD_THREAD_COUNT`).
     pub env: Vec<(String, String)>,
+    /// The working directory of a server the kit starts (`--server-dir`); the kit's own
+    /// when `None` (book servers open `hello.html` relative to it).
+    pub dir: Option<PathBuf>,
+    /// The `unblocked` executable, to run a started server under `unblocked supervise`, so
+    /// that nothing it starts outlives the kit ([`crate::kit::supervise`]). Without it, the
+    /// server gets a parent-death signal itself, which does not reach its own children.
+    pub supervisor: Option<PathBuf>,
 }
 
 impl Default for TargetOptions {
@@ -89,6 +96,8 @@ impl Default for TargetOptions {
             startup_timeout: Duration::from_secs(10),
             output_lines: 200,
             env: Vec::new(),
+            dir: None,
+            supervisor: find_supervisor(),
         }
     }
 }
@@ -142,12 +151,7 @@ impl Target {
             }
             TargetSpec::Addr(text) => {
                 let addr = resolve(&text)?;
-                if !raw::answers_get_root(addr, options.startup_timeout) {
-                    return Err(SetupError::new(format!(
-                        "nothing answers GET / at {text} (waited {})",
-                        humantime::format_duration(options.startup_timeout)
-                    )));
-                }
+                wait_for_addr(addr, &text, options.startup_timeout)?;
                 return Ok(Target {
                     kind: Kind::Addr(text),
                     options,
@@ -251,9 +255,9 @@ impl Drop for Target {
 
 /// Installs SIGINT, SIGTERM and SIGHUP handlers (once; later calls do nothing): on a
 /// signal, every live server process group is torn down (SIGTERM, then SIGKILL after a
-/// grace period) and the process exits with 128 + the signal number (130 for SIGINT, 143
-/// for SIGTERM).
-pub fn install_signal_teardown() -> io::Result<()> {
+/// grace period), `on_signal` runs (the CLI prints the partial report there), and the
+/// process exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+pub fn install_signal_teardown(on_signal: impl Fn(i32) + Send + 'static) -> io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut installed = lock(&SIGNALS_INSTALLED);
     if *installed {
@@ -267,6 +271,7 @@ pub fn install_signal_teardown() -> io::Result<()> {
                 // Held until exit: no server is started once the teardown has begun.
                 let live = lock(&LIVE);
                 teardown_groups(&live);
+                on_signal(signal);
                 std::process::exit(128 + signal);
             }
         })?;
@@ -318,21 +323,57 @@ impl Process {
     fn spawn(
         words: &[String],
         env: &[(String, String)],
+        options: &TargetOptions,
         output: &Arc<Mutex<Ring>>,
         first_line: Option<mpsc::Sender<String>>,
     ) -> Result<Process, SetupError> {
         let (program, args) = words
             .split_first()
             .ok_or_else(|| SetupError::new("the server command is empty"))?;
-        let mut command = Command::new(program);
+        if let Some(dir) = &options.dir
+            && !dir.is_dir()
+        {
+            return Err(SetupError::new(format!(
+                "--server-dir {} is not a directory",
+                dir.display()
+            )));
+        }
+        let found = find_program(program, options.dir.as_deref()).ok_or_else(|| {
+            SetupError::new(format!(
+                "cannot start `{program}`: no such program (looked in {})",
+                if program.contains('/') {
+                    "the given path"
+                } else {
+                    "PATH"
+                }
+            ))
+        })?;
+        let mut command = match &options.supervisor {
+            Some(supervisor) => {
+                let mut command = Command::new(supervisor);
+                command
+                    .args([crate::kit::supervise::SUBCOMMAND, "--"])
+                    .arg(&found)
+                    .args(args);
+                die_with_parent(&mut command, Signal::SIGTERM);
+                command
+            }
+            None => {
+                let mut command = Command::new(&found);
+                command.args(args);
+                die_with_parent(&mut command, Signal::SIGKILL);
+                command
+            }
+        };
+        if let Some(dir) = &options.dir {
+            command.current_dir(dir);
+        }
         command
-            .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        die_with_parent(&mut command);
         let first_index = lock(output).total;
         let mut child = {
             // Spawned and registered under the lock, so a teardown on a signal never
@@ -570,6 +611,50 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Waits until `GET /` at `addr` gets an answer, probing again while nothing listens, until
+/// `timeout`; the error says what the last probe saw.
+fn wait_for_addr(addr: SocketAddr, text: &str, timeout: Duration) -> Result<(), SetupError> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = PROBE_INTERVAL_FIRST;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let probe = raw::probe_get_root(addr, left.clamp(Duration::from_millis(1), PROBE_TIMEOUT));
+        match probe {
+            Probe::Answered(_) => return Ok(()),
+            Probe::NotHttp(_) => {
+                return Err(SetupError::new(format!(
+                    "the server at {text} {}",
+                    probe.describe()
+                )));
+            }
+            _ if Instant::now() >= deadline => {
+                return Err(SetupError::new(format!(
+                    "nothing answered GET / at {text} within {} (probed until then; the last probe: it {})",
+                    humantime::format_duration(timeout),
+                    probe.describe()
+                )));
+            }
+            _ => {}
+        }
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))); // polls for the server to come up
+        pause = (pause * 2).min(PROBE_INTERVAL);
+    }
+}
+
+/// The `unblocked` executable to supervise servers with: this process when it is the kit,
+/// or the kit next to a test binary of this package (`target/*/deps/..`).
+fn find_supervisor() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("UNBLOCKED_SUPERVISOR") {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    if exe.file_stem().is_some_and(|s| s == "unblocked") {
+        return Some(exe);
+    }
+    let sibling = exe.parent()?.parent()?.join("unblocked");
+    sibling.is_file().then_some(sibling)
+}
+
 /// Starts the process of a command or bundled target and waits until it answers.
 fn launch(
     kind: &Kind,
@@ -594,7 +679,7 @@ fn launch_command(
         let words = with_port(template, port);
         let mut env = options.env.clone();
         env.push(("PORT".into(), port.to_string()));
-        let mut process = Process::spawn(&words, &env, output, None)?;
+        let mut process = Process::spawn(&words, &env, options, output, None)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + options.startup_timeout;
         match wait_ready(&mut process, addr, deadline) {
@@ -622,7 +707,7 @@ fn launch_bundled(
     let words = bundled_words(exe, sleep);
     let deadline = Instant::now() + options.startup_timeout;
     let (line_tx, line_rx) = mpsc::channel();
-    let mut process = Process::spawn(&words, &options.env, output, Some(line_tx))?;
+    let mut process = Process::spawn(&words, &options.env, options, output, Some(line_tx))?;
     let first = line_rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
     let addr = match first {
         Ok(line) => match parse_listening_line(&line) {
@@ -782,10 +867,18 @@ fn split_command(template: &str) -> Result<Vec<String>, SetupError> {
     Ok(words)
 }
 
-/// Every word, with `{port}` replaced.
+/// Every word, with `{port}`, `$PORT` and `${PORT}` replaced (the kit runs no shell, so it
+/// substitutes them itself).
 fn with_port(words: &[String], port: u16) -> Vec<String> {
     let port = port.to_string();
-    words.iter().map(|w| w.replace("{port}", &port)).collect()
+    words
+        .iter()
+        .map(|w| {
+            w.replace("{port}", &port)
+                .replace("${PORT}", &port)
+                .replace("$PORT", &port)
+        })
+        .collect()
 }
 
 /// Resolves `HOST:PORT` to its first address.
@@ -845,22 +938,37 @@ fn next_random() -> u64 {
     z ^ (z >> 31)
 }
 
-/// Makes the server get SIGKILL when the thread that spawned it ends (Linux only).
+/// Makes the process get `signal` when the thread that spawned it ends (Linux only).
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn die_with_parent(command: &mut Command) {
+fn die_with_parent(command: &mut Command, signal: Signal) {
     // SAFETY: the closure runs in the child between fork and exec, where only
     // async-signal-safe functions may be called. It makes one prctl(2) call, which is
     // async-signal-safe, and nothing else (turning an errno into an io::Error does not
     // allocate).
     unsafe {
-        command
-            .pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from));
+        command.pre_exec(move || nix::sys::prctl::set_pdeathsig(signal).map_err(io::Error::from));
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
+fn die_with_parent(_command: &mut Command, _signal: Signal) {}
+
+/// Where `program` is: a path (relative to `dir`, or the kit's directory) when it has a
+/// slash, else the first match on PATH.
+fn find_program(program: &str, dir: Option<&std::path::Path>) -> Option<PathBuf> {
+    if program.contains('/') {
+        let path = match dir {
+            Some(dir) if !program.starts_with('/') => dir.join(program),
+            _ => PathBuf::from(program),
+        };
+        return path.is_file().then(|| PathBuf::from(program));
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
 
 #[cfg(test)]
 mod tests {
@@ -927,6 +1035,8 @@ mod tests {
             with_port(&words, 12345),
             ["srv", "--bind", "127.0.0.1:12345", "a b", "x12345y"]
         );
+        let shell = split_command("srv $PORT ${PORT} 'sh -c \"x $PORT\"'").unwrap();
+        assert_eq!(with_port(&shell, 7), ["srv", "7", "7", "sh -c \"x 7\""]);
         assert!(split_command("").unwrap_err().message.contains("empty"));
         assert!(split_command("   ").unwrap_err().message.contains("empty"));
         let unterminated = split_command("srv 'oops").unwrap_err().message;

@@ -21,10 +21,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub pages: Option<PathBuf>,
     /// Time allowed for a complete request head; slower clients get 408.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = positive_duration)]
     pub read_timeout: Duration,
     /// Open connections beyond which new ones get an immediate 503.
-    #[arg(long, default_value_t = 16384)]
+    #[arg(long, default_value_t = 16384, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
     /// When to shut down the write side and drain before closing: after every response,
     /// or only when the client may still be sending (as nginx does).
@@ -36,6 +36,15 @@ pub struct ServeArgs {
     /// Executor threads [default: async-std's, one per CPU core, or ASYNC_STD_THREAD_COUNT].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+}
+
+/// A duration that must not be zero (`0s` would make every client time out at once).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be more than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Runs the server until SIGINT or SIGTERM. Exit code 2 when it cannot start.

@@ -13,6 +13,24 @@ use std::time::Duration;
 /// are busy; a test that hits it has failed anyway.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Pause between two looks at something a test waits for.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Polls `condition` until it holds (true) or `IO_TIMEOUT` passes (false): for events a
+/// test cannot be told about, such as a thread being named.
+pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL); // polling a real event, not synchronising
+    }
+}
+
 /// A running server process, killed when dropped.
 pub struct ServerProcess {
     child: Child,

@@ -124,7 +124,7 @@ impl Step {
 type Stop = String;
 
 fn step(ctx: &mut Context<'_>, params: &Params, k: usize) -> Result<Step, Stop> {
-    let attempts = with_rerun(ctx, |ctx| {
+    let attempts = with_rerun(ctx, CAPACITY, |ctx| {
         // After the restart: a started server moves to a new port each time.
         let addr = ctx.target.addr();
         async_std::task::block_on(async {

@@ -358,11 +358,18 @@ fn attempt(ctx: &mut Context<'_>, id: &str, params: &Params, k: usize) -> Attemp
 /// the second verdict is final. Returns the attempts made.
 fn with_rerun(
     ctx: &mut Context<'_>,
+    id: &str,
     mut one: impl FnMut(&mut Context<'_>) -> Attempt,
 ) -> Result<Vec<Attempt>, String> {
     fresh(ctx)?;
     let first = one(ctx);
-    if first.passed || !rerun_possible(ctx, &first) {
+    // A figure worse than the baseline's counts only if a second attempt agrees.
+    let regresses = ctx
+        .settings
+        .baseline
+        .as_ref()
+        .is_some_and(|b| b.regresses(id, &first.data));
+    if (first.passed && !regresses) || !rerun_possible(ctx, &first) {
         return Ok(vec![first]);
     }
     fresh(ctx)?;
@@ -407,7 +414,7 @@ fn judged_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
         result.detail = format!("needs at least 2 slow requests to see them overlap (K = {k})");
         return result;
     }
-    let attempts = match with_rerun(ctx, |ctx| attempt(ctx, id, &params, k)) {
+    let attempts = match with_rerun(ctx, id, |ctx| attempt(ctx, id, &params, k)) {
         Ok(attempts) => attempts,
         Err(e) => {
             result.verdict = Verdict::Fail;
@@ -452,7 +459,16 @@ fn fill(result: &mut CheckResult, attempts: &[Attempt], restartable: bool) {
             result
                 .data
                 .insert("first_attempt".into(), Value::from(first.summary.clone()));
-            if second.passed {
+            result.data.insert(
+                "first_attempt_data".into(),
+                Value::Object(first.data.clone()),
+            );
+            if first.passed {
+                format!(
+                    "{}\n(run twice: the first attempt's figures were worse than the baseline's, so a second attempt was made; the first attempt: {})",
+                    second.summary, first.summary
+                )
+            } else if second.passed {
                 format!(
                     "{}\n(a first attempt failed and the re-run{on} passed, so that failure is taken for \
                      scheduling noise; the first attempt: {})",

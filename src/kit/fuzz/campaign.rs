@@ -111,7 +111,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
         fingerprint.add(&input);
         campaign.cases += 1;
         campaign.case(&mut tree, input);
-        if campaign.cases % PROGRESS_EVERY == 0 {
+        if campaign.cases.is_multiple_of(PROGRESS_EVERY) {
             campaign.progress(total);
         }
     }
@@ -310,7 +310,11 @@ impl Campaign<'_, '_> {
                 count: c.count,
                 evidence: c.minimal.evidence(addr),
                 shrunk: c.shrunk,
-                detail: format!("{} ({})", first_line(&c.detail), c.note),
+                detail: if c.note.is_empty() {
+                    c.detail.clone()
+                } else {
+                    format!("{}\n({})", c.detail, c.note)
+                },
             })
             .collect();
         let data = &mut result.data;

@@ -38,7 +38,6 @@ pub use crate::kit::settings::FuzzSettings;
 use crate::pages::Pages;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -153,15 +152,17 @@ pub fn cases_per_family(settings: &FuzzSettings) -> u32 {
 /// family of a run reports the same seed, and `--seed` with it replays them all).
 pub fn run_seed(settings: &FuzzSettings) -> u64 {
     static RANDOM: OnceLock<u64> = OnceLock::new();
-    settings.seed.unwrap_or_else(|| {
-        *RANDOM.get_or_init(|| {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            // Short enough to type: 32 bits are plenty for a fuzzing seed.
-            splitmix64(nanos ^ (u64::from(std::process::id()) << 32)) >> 32
-        })
-    })
+    settings
+        .seed
+        .unwrap_or_else(|| *RANDOM.get_or_init(random_seed))
+}
+
+/// A fresh random seed, short enough to type (32 bits are plenty for a fuzzing seed).
+pub fn random_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    splitmix64(nanos ^ (u64::from(std::process::id()) << 32)) >> 32
 }
 
 fn splitmix64(mut z: u64) -> u64 {
@@ -205,15 +206,15 @@ pub fn runner(family: Family, seed: u64, cases: u32) -> TestRunner {
     TestRunner::new_with_rng(runner_config(cases), family_rng(family, seed))
 }
 
-/// The first `n` inputs a run of `family` with `seed` sends (as long as none fails).
+/// The first `n` inputs a run of `family` with `seed` sends: drawn one tree at a time from
+/// the family's runner, as the campaign draws them (shrinking draws nothing from it).
 pub fn sample(family: Family, seed: u64, n: u32) -> Vec<Input> {
-    let mut runner = runner(family, seed, n);
-    let inputs = RefCell::new(Vec::new());
-    let _ = runner.run(&family.strategy(), |input| {
-        inputs.borrow_mut().push(input);
-        Ok(())
-    });
-    inputs.into_inner()
+    let mut generator = runner(family, seed, n);
+    let strategy = family.strategy();
+    (0..n)
+        .map_while(|_| strategy.new_tree(&mut generator).ok())
+        .map(|tree| tree.current())
+        .collect()
 }
 
 /// A stable hash (64-bit FNV-1a) of a sequence of inputs: equal runs, equal fingerprints.

@@ -103,11 +103,14 @@ fn the_reference_answer_passes() {
     );
 }
 
+/// A request, what came back, how the connection ended, and the verdict and rule expected.
+type RuleCase<'a> = (&'a [u8], Vec<u8>, Ending, Verdict, &'a str);
+
 #[test]
 fn each_rule_can_fire() {
     let hello_page = pages().hello;
     let (head_get, get_nope) = ([HEAD, GET].concat(), [GET, NOPE].concat());
-    let cases: Vec<(&[u8], Vec<u8>, Ending, Verdict, &str)> = vec![
+    let cases: Vec<RuleCase> = vec![
         (
             NOPE,
             hello(),

@@ -21,9 +21,22 @@ pub struct Style {
 impl Style {
     /// No color, not verbose: for files, panics and tests.
     pub fn plain() -> Style {
+        Style::plain_verbose(false)
+    }
+
+    /// No color: for files.
+    pub fn plain_verbose(verbose: bool) -> Style {
         Style {
             color: false,
-            verbose: false,
+            verbose,
+        }
+    }
+
+    /// The same, with color.
+    pub fn colored(self) -> Style {
+        Style {
+            color: true,
+            ..self
         }
     }
 
@@ -37,14 +50,18 @@ impl Style {
     /// `std::io::stderr().is_terminal()`): color when it is a terminal and `NO_COLOR` is unset
     /// or empty.
     pub fn for_stream(is_terminal: bool, verbose: bool) -> Style {
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         Style {
-            color: color_allowed(is_terminal, std::env::var_os("NO_COLOR").as_deref()),
+            color: color_allowed(
+                is_terminal && !dumb,
+                std::env::var_os("NO_COLOR").as_deref(),
+            ),
             verbose,
         }
     }
 }
 
-/// <https://no-color.org>: any non-empty `NO_COLOR` turns color off.
+/// <https://no-color.org>: any non-empty `NO_COLOR` turns color off (so does `TERM=dumb`).
 fn color_allowed(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
@@ -66,8 +83,12 @@ const MAX_ID_WIDTH: usize = 48;
 const REQUEST_CHARS: usize = 300;
 /// Escaped response bytes shown before truncation.
 const RESPONSE_CHARS: usize = 400;
-/// Columns of a timeline bar.
-const CHART_WIDTH: usize = 60;
+/// Widest line of a timeline chart, with its indentation: an 80-column terminal.
+const CHART_LINE: usize = 80;
+/// Narrowest timeline bar.
+const MIN_BAR: usize = 20;
+/// Failure classes of a fuzz check shown in full (the others are counted).
+const SHOWN_CLASSES: usize = 12;
 /// Indentation of the lines under a check.
 const DETAIL_INDENT: &str = "      ";
 
@@ -88,17 +109,24 @@ fn tag(verdict: Verdict) -> &'static str {
         Verdict::Fail => "FAIL",
         Verdict::Skip => "SKIP",
         Verdict::Info => "INFO",
+        Verdict::Known => "KNOWN",
+        Verdict::Fixed => "FIXED",
+        Verdict::Regressed => "REGRESSED",
     }
 }
 
 fn tag_color(verdict: Verdict) -> &'static str {
     match verdict {
-        Verdict::Pass => GREEN,
-        Verdict::NonStrict => YELLOW,
-        Verdict::Fail => RED,
+        Verdict::Pass | Verdict::Fixed => GREEN,
+        Verdict::NonStrict | Verdict::Known => YELLOW,
+        Verdict::Fail | Verdict::Regressed => RED,
         Verdict::Skip => BLUE,
         Verdict::Info => CYAN,
     }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Renders the whole report as text, ending with a newline.
@@ -111,6 +139,15 @@ pub fn render(report: &Report, style: &Style) -> String {
     };
     let strict = if report.strict { " (strict)" } else { "" };
     out.push(style.paint(BOLD, &format!("unblocked check: {target}{strict}")));
+    if report.interrupted {
+        out.push(style.paint(
+            &format!("{BOLD}{RED}"),
+            "interrupted: only the checks that finished are reported",
+        ));
+    }
+    for note in &report.notes {
+        out.push(format!("note: {note}"));
+    }
 
     let id_width = report
         .checks
@@ -122,9 +159,10 @@ pub fn render(report: &Report, style: &Style) -> String {
 
     for (group, checks) in groups(report) {
         out.push(String::new());
-        let count = checks.len();
-        let noun = if count == 1 { "check" } else { "checks" };
-        out.push(style.paint(BOLD, &format!("{group} ({count} {noun})")));
+        out.push(style.paint(
+            BOLD,
+            &format!("{group} ({})", plural(checks.len(), "check", "checks")),
+        ));
         for check in checks {
             render_check(&mut out, report, check, style, id_width);
         }
@@ -143,17 +181,25 @@ pub fn render(report: &Report, style: &Style) -> String {
     }
 
     out.push(String::new());
-    let counts = format!(
-        "{} checks: {} pass, {} non-strict, {} fail, {} skip, {} info in {:.1}s",
-        report.checks.len(),
+    let mut counts = format!(
+        "{}: {} pass, {} non-strict, {} fail, {} skip, {} info",
+        plural(report.checks.len(), "check", "checks"),
         summary.pass,
         summary.non_strict,
         summary.fail,
         summary.skip,
         summary.info,
-        report.duration.as_secs_f64(),
     );
-    let conclusion = if report.conforming() {
+    if summary.known + summary.fixed + summary.regressed > 0 {
+        counts.push_str(&format!(
+            ", {} known, {} fixed, {} regressed",
+            summary.known, summary.fixed, summary.regressed
+        ));
+    }
+    counts.push_str(&format!(" in {:.1}s", report.duration.as_secs_f64()));
+    let conclusion = if report.interrupted {
+        style.paint(&format!("{BOLD}{RED}"), "— interrupted")
+    } else if report.conforming() {
         style.paint(&format!("{BOLD}{GREEN}"), "— conforming")
     } else {
         style.paint(&format!("{BOLD}{RED}"), "— NOT conforming")
@@ -196,9 +242,21 @@ fn render_check(
     out.push(line);
 
     let indent = |text: &str| format!("{DETAIL_INDENT}{text}");
-    let full = style.verbose || verdict == Verdict::Fail;
-    let show_detail = full || matches!(verdict, Verdict::NonStrict | Verdict::Skip | Verdict::Info);
-
+    let full = style.verbose || matches!(verdict, Verdict::Fail | Verdict::Regressed);
+    let retried = check
+        .data
+        .get("attempts")
+        .and_then(serde_json::Value::as_u64)
+        == Some(2);
+    let show_detail = full
+        || retried
+        || matches!(
+            verdict,
+            Verdict::NonStrict | Verdict::Skip | Verdict::Info | Verdict::Known | Verdict::Fixed
+        );
+    if retried && verdict == Verdict::Pass {
+        out.push(indent("pass, after a retry:"));
+    }
     if show_detail {
         for detail_line in check.detail.lines().filter(|l| !l.trim().is_empty()) {
             out.push(indent(detail_line));
@@ -209,8 +267,17 @@ fn render_check(
             out.push(indent(&evidence_line));
         }
     }
+    if full && !check.classes.is_empty() {
+        for line in class_lines(check, report.strict, style.verbose) {
+            out.push(indent(&line));
+        }
+    }
     if style.verbose {
         for (key, value) in &check.data {
+            // Arrays and objects belong in the JSON report.
+            if value.is_array() || value.is_object() {
+                continue;
+            }
             let value = serde_json::to_string(value).unwrap_or_else(|_| value.to_string());
             out.push(indent(&style.paint(DIM, &format!("{key}: {value}"))));
         }
@@ -220,6 +287,39 @@ fn render_check(
             out.push(indent(&chart_line));
         }
     }
+}
+
+/// The failure classes of a fuzz check: each failing one (and, when verbose or strict, each
+/// non-strict one) with its count, minimal input, answer and replay; the rest counted.
+fn class_lines(check: &CheckResult, strict: bool, verbose: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let shown: Vec<_> = check
+        .classes
+        .iter()
+        .filter(|c| verbose || c.verdict.under(strict) == Verdict::Fail)
+        .take(SHOWN_CLASSES)
+        .collect();
+    for class in &shown {
+        lines.push(format!(
+            "class {} on {} ({}, {}){}:",
+            class.rule,
+            class.kind,
+            class.verdict.under(strict).as_str(),
+            plural(class.count as usize, "case", "cases"),
+            if class.shrunk { ", shrunk" } else { "" }
+        ));
+        for line in evidence_lines(&class.evidence, true) {
+            lines.push(format!("  {line}"));
+        }
+    }
+    let hidden = check.classes.len() - shown.len();
+    if hidden > 0 {
+        lines.push(format!(
+            "and {} more (in the JSON report, or with -v)",
+            plural(hidden, "class", "classes")
+        ));
+    }
+    lines
 }
 
 /// The evidence in labelled lines (`sent:`, `received:`, `ending:`, `expected:`, `replay:`),
@@ -247,7 +347,8 @@ pub(crate) fn evidence_lines(evidence: &Evidence, truncate: bool) -> Vec<String>
     lines
 }
 
-/// A text chart of a concurrency timeline: one row per request, a legend and a scale.
+/// A text chart of a concurrency timeline within 80 columns: one row per request with when
+/// it started and how long it took, a scale and a legend.
 pub(crate) fn timeline_chart(entries: &[TimelineEntry], style: &Style) -> Vec<String> {
     let max = entries
         .iter()
@@ -259,30 +360,40 @@ pub(crate) fn timeline_chart(entries: &[TimelineEntry], style: &Style) -> Vec<St
         .iter()
         .map(|e| e.label.chars().count())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(14);
+    let timing = |e: &TimelineEntry| -> String {
+        let status = e
+            .status
+            .map_or_else(|| "---".to_string(), |s| s.to_string());
+        match (e.start, e.end) {
+            (Some(start), Some(end)) => format!(
+                "{status} +{}ms {}ms",
+                start.as_millis(),
+                end.saturating_sub(start).as_millis()
+            ),
+            (Some(start), None) => format!("{status} +{}ms no end", start.as_millis()),
+            _ => status,
+        }
+    };
+    let timing_width = entries.iter().map(|e| timing(e).len()).max().unwrap_or(0);
+    let width = CHART_LINE
+        .saturating_sub(DETAIL_INDENT.len() + label_width + 4 + timing_width)
+        .max(MIN_BAR);
 
     let mut lines = Vec::new();
     for entry in entries {
-        let bar = timeline_bar(entry, max);
-        let status = entry
-            .status
-            .map_or_else(|| "---".to_string(), |s| s.to_string());
-        let end = match entry.end {
-            Some(end) => format!("{:>6} ms", end.as_millis()),
-            None => format!("{:>9}", "no end"),
-        };
-        let mut line = format!("{:<label_width$} |{bar}| {status} {end}", entry.label);
+        let bar = timeline_bar(entry, max, width);
+        let label: String = entry.label.chars().take(label_width).collect();
+        lines.push(format!("{label:<label_width$} |{bar}| {}", timing(entry)));
+        // On a line of its own, under the row, so the chart keeps within 80 columns.
         if let Some(waited) = &entry.waited {
-            line.push_str(&style.paint(
-                &format!("{BOLD}{RED}"),
-                &format!("  <- late: waited {waited}"),
-            ));
+            let note = format!("{:<label_width$}  ^ late: {waited}", "");
+            lines.push(style.paint(&format!("{BOLD}{RED}"), &note));
         }
-        lines.push(line);
     }
     let max_label = format!("{} ms", max.as_millis());
-    // Under the bar: "0 ms" at its first column, the maximum ending at its last.
-    let gap = CHART_WIDTH.saturating_sub("0 ms".len() + max_label.len());
+    let gap = width.saturating_sub("0 ms".len() + max_label.len());
     lines.push(format!(
         "{:<label_width$}  0 ms{}{max_label}",
         "",
@@ -290,36 +401,33 @@ pub(crate) fn timeline_chart(entries: &[TimelineEntry], style: &Style) -> Vec<St
     ));
     lines.push(style.paint(
         DIM,
-        "legend: . not started  c connecting  s sending  w waiting for the first byte  = receiving",
+        "c connecting  s sending  - connected, silent  w waiting  = receiving; +start, duration",
     ));
     lines
 }
 
-/// One row of the chart: `.` before the start, then `c`, `s`, `w`, `=` for the phases, blank
-/// after the end; a request that never ended runs to the right edge.
-fn timeline_bar(entry: &TimelineEntry, max: Duration) -> String {
+/// One row of the chart: `.` before the start, then the phases, blank after the end; a
+/// request that never ended runs to the right edge. A connection that sends nothing is `-`.
+fn timeline_bar(entry: &TimelineEntry, max: Duration, width: usize) -> String {
     let Some(start) = entry.start else {
-        return format!("{:<CHART_WIDTH$}", "(not started)");
+        return format!("{:<width$}", "(not started)");
     };
     let column = |t: Duration| -> usize {
         if max.is_zero() {
             0
         } else {
             let ratio = t.as_secs_f64() / max.as_secs_f64();
-            ((ratio * CHART_WIDTH as f64).round() as usize).min(CHART_WIDTH)
+            ((ratio * width as f64).round() as usize).min(width)
         }
     };
-    let first = column(start).min(CHART_WIDTH - 1);
-    let last = entry
-        .end
-        .map_or(CHART_WIDTH, column)
-        .max(first + 1)
-        .min(CHART_WIDTH);
-    let mut cells = vec![' '; CHART_WIDTH];
+    let first = column(start).min(width - 1);
+    let last = entry.end.map_or(width, column).max(first + 1).min(width);
+    let mut cells = vec![' '; width];
     cells[..first].fill('.');
+    let silent = entry.role == "idle" && entry.sent.is_none();
     let phases = [
         (Some(start), 'c'),
-        (entry.connected, 's'),
+        (entry.connected, if silent { '-' } else { 's' }),
         (entry.sent, 'w'),
         (entry.first_byte, '='),
     ];
@@ -438,7 +546,7 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("replay:   printf"), "{text}");
-        assert!(text.contains("legend: "), "{text}");
+        assert!(text.contains("c connecting  s sending"), "{text}");
         // The scale spans the bar exactly.
         let slow = line_with(&text, "slow 1 |");
         let scale = line_with(&text, " 0 ms ");
@@ -446,8 +554,27 @@ pub(crate) mod tests {
         assert!(scale.ends_with("3001 ms"), "{scale}");
         assert_eq!(scale.len(), slow.rfind('|').unwrap(), "{text}");
         let late = line_with(&text, "fast 1 |");
-        assert!(late.contains("<- late: waited waiting for the first response byte"));
+        assert!(
+            text.contains(&format!(
+                "{}  ^ late: waiting for the first response byte",
+                " ".repeat(6)
+            )),
+            "{text}"
+        );
         assert!(late.contains('='), "{late}");
+        // Each row says when it started and how long it took; the chart fits 80 columns.
+        assert!(slow.ends_with("| 200 +0ms 3001ms"), "{slow}");
+        assert!(late.contains("| 200 +100ms 1906ms"), "{late}");
+        for line in text
+            .lines()
+            .filter(|l| l.contains(" |") || l.contains("0 ms "))
+        {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
         assert!(
             text.contains("server output (last 2 lines):\n  listening"),
             "{text}"
@@ -508,13 +635,7 @@ pub(crate) mod tests {
         let report = sample();
         let plain = render(&report, &Style::plain());
         assert!(!plain.contains('\x1b'));
-        let colored = render(
-            &report,
-            &Style {
-                color: true,
-                verbose: false,
-            },
-        );
+        let colored = render(&report, &Style::plain_verbose(false).colored());
         assert!(
             colored.contains(&format!("{RED}FAIL      {RESET}")),
             "{colored}"
@@ -573,8 +694,8 @@ pub(crate) mod tests {
             end: ms(50),
             ..TimelineEntry::default()
         };
-        let bar = timeline_bar(&entry, Duration::from_millis(60));
-        assert_eq!(bar.len(), CHART_WIDTH);
+        let bar = timeline_bar(&entry, Duration::from_millis(60), 60);
+        assert_eq!(bar.len(), 60);
         assert_eq!(
             bar,
             format!(
@@ -588,6 +709,30 @@ pub(crate) mod tests {
             )
         );
         let never = TimelineEntry::default();
-        assert!(timeline_bar(&never, Duration::from_millis(60)).contains("not started"));
+        assert!(timeline_bar(&never, Duration::from_millis(60), 60).contains("not started"));
+        // A connection that never sends is drawn silent, not as sending.
+        let idle = TimelineEntry {
+            role: "idle".into(),
+            start: ms(0),
+            connected: ms(10),
+            end: ms(60),
+            ..TimelineEntry::default()
+        };
+        assert_eq!(timeline_bar(&idle, Duration::from_millis(60), 6), "c-----");
+    }
+
+    #[test]
+    fn counts_are_singular_for_one_and_arrays_stay_in_json() {
+        let mut report = sample();
+        report.checks.truncate(1);
+        report.checks[0]
+            .data
+            .insert("fast_ms".into(), serde_json::json!([1.0, 2.0]));
+        let text = render(&report, &Style::plain_verbose(true));
+        assert!(
+            text.lines().last().unwrap().starts_with("1 check: 1 pass"),
+            "{text}"
+        );
+        assert!(!text.contains("fast_ms"), "{text}");
     }
 }

@@ -1,20 +1,24 @@
 //! The report for programs: a stable JSON document.
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! Fields appear in this order; fields marked "absent when ..." are left out, not `null`.
 //!
 //! ```text
 //! {
-//!   "schema_version": 1,
+//!   "schema_version": 2,
 //!   "target": {"command": "<command line>"} | {"addr": "<host:port>"},
 //!   "strict": bool,
 //!   "conforming": bool,
+//!   "interrupted": bool,                    (a SIGINT or SIGTERM: only finished checks)
 //!   "duration_ms": number,
-//!   "summary": {"pass": n, "non_strict": n, "fail": n, "skip": n, "info": n},
+//!   "summary": {"pass": n, "non_strict": n, "fail": n, "skip": n, "info": n,
+//!               "known": n, "fixed": n, "regressed": n},
+//!   "notes": [str],                         (what the kit changed to fit the machine)
 //!   "checks": [{
 //!     "id": str, "group": str, "description": str,
-//!     "verdict": "pass" | "non-strict" | "fail" | "skip" | "info",
+//!     "verdict": "pass" | "non-strict" | "fail" | "skip" | "info"
+//!                | "known" | "fixed" | "regressed",   (the last three with a baseline)
 //!     "rule": str,                          (absent when the check has none)
 //!     "duration_ms": number,
 //!     "detail": str,
@@ -28,17 +32,26 @@
 //!       "first_byte_ms": number | null, "end_ms": number | null,
 //!       "status": number | null, "waited": str | null
 //!     }],
-//!     "data": {...}                         (absent when empty)
+//!     "data": {...}                         (absent when empty; for a fuzz check it holds
+//!                                            "cases" and "failure_classes": [{rule, kind,
+//!                                            verdict, count, minimal_request, response,
+//!                                            ending, expected, replay, shrunk, detail}])
 //!   }],
 //!   "server_output": [str]
 //! }
 //! ```
+//!
+//! A setup error (the server did not start, a bad fixture file) gives
+//! `{"schema_version": 2, "target": ..., "conforming": false, "error": str, "checks": []}`.
 //!
 //! Verdicts and summary counts are after `--strict` ([`Report::verdict_of`]). Durations and
 //! instants are milliseconds with microsecond precision. Byte strings (`request`,
 //! `response`) are escaped in the kit's escape syntax ([`crate::kit::escape::escape`]),
 //! which fixture files read back: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, and
 //! `\xNN` for everything else (a single quote too).
+//!
+//! Version 2 (from 1): `interrupted`, `notes`, the baseline verdicts and counts, and the
+//! fuzz checks' `failure_classes`.
 
 use super::{CheckResult, Evidence, Report, Summary, TargetInfo, TimelineEntry};
 use crate::kit::escape::escape;
@@ -46,7 +59,7 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// The version of the schema above; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The report as a JSON value.
 ///
@@ -68,8 +81,10 @@ struct JsonReport<'a> {
     target: JsonTarget<'a>,
     strict: bool,
     conforming: bool,
+    interrupted: bool,
     duration_ms: f64,
     summary: Summary,
+    notes: &'a [String],
     checks: Vec<JsonCheck<'a>>,
     server_output: &'a [String],
 }
@@ -121,6 +136,18 @@ struct JsonTimelineEntry<'a> {
     waited: Option<&'a str>,
 }
 
+/// The document for a run that could not start: the error, and no checks.
+pub fn error_document(target: &str, message: &str) -> String {
+    let document = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "target": {"command": target},
+        "conforming": false,
+        "error": message,
+        "checks": [],
+    });
+    serde_json::to_string_pretty(&document).expect("the document serializes")
+}
+
 /// Milliseconds, to the microsecond.
 fn millis(duration: Duration) -> f64 {
     duration.as_micros() as f64 / 1000.0
@@ -136,8 +163,10 @@ impl<'a> JsonReport<'a> {
             },
             strict: report.strict,
             conforming: report.conforming(),
+            interrupted: report.interrupted,
             duration_ms: millis(report.duration),
             summary: report.summary(),
+            notes: &report.notes,
             checks: report
                 .checks
                 .iter()
@@ -213,7 +242,8 @@ mod tests {
     fn parses_back_with_the_documented_shape() {
         let text = to_string(&sample());
         let value: Value = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(value["schema_version"], json!(1));
+        assert_eq!(value["schema_version"], json!(2));
+        assert_eq!(value["interrupted"], json!(false));
         assert_eq!(
             value["target"],
             json!({"command": "target/debug/hello-server"})
@@ -223,10 +253,22 @@ mod tests {
         assert_eq!(value["duration_ms"], json!(3456.0));
         let mut summary = keys(&value["summary"]);
         summary.sort_unstable();
-        assert_eq!(summary, ["fail", "info", "non_strict", "pass", "skip"]);
+        assert_eq!(
+            summary,
+            [
+                "fail",
+                "fixed",
+                "info",
+                "known",
+                "non_strict",
+                "pass",
+                "regressed",
+                "skip"
+            ]
+        );
         assert_eq!(
             value["summary"],
-            json!({"pass": 1, "non_strict": 1, "fail": 1, "skip": 1, "info": 0})
+            json!({"pass": 1, "non_strict": 1, "fail": 1, "skip": 1, "info": 0, "known": 0, "fixed": 0, "regressed": 0})
         );
         let checks = value["checks"].as_array().unwrap();
         let verdicts: Vec<&str> = checks
@@ -269,8 +311,10 @@ mod tests {
             "\"target\"",
             "\"strict\"",
             "\"conforming\"",
+            "\"interrupted\"",
             "\"duration_ms\"",
             "\"summary\"",
+            "\"notes\"",
             "\"checks\"",
             "\"server_output\"",
         ];
@@ -310,6 +354,14 @@ mod tests {
         assert_eq!(value["checks"][2]["timeline"][0]["end_ms"], Value::Null);
         assert_eq!(value["checks"][2]["timeline"][0]["status"], Value::Null);
         assert_eq!(report.checks[1].verdict, Verdict::NonStrict);
+    }
+
+    #[test]
+    fn a_setup_error_is_a_document_too() {
+        let value: Value = serde_json::from_str(&error_document("srv {port}", "it died")).unwrap();
+        assert_eq!(value["error"], json!("it died"));
+        assert_eq!(value["conforming"], json!(false));
+        assert_eq!(value["schema_version"], json!(SCHEMA_VERSION));
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! - non-strict: a success with `non-strict: <rule>: <detail>` in `system-out` (a failure
 //!   under `--strict`);
 //! - skip: a `skipped` element whose message is the reason;
-//! - info: a success with the detail in `system-out`.
+//! - info: a success with the detail in `system-out`;
+//! - with a baseline: regressed is a failure; known and fixed are successes with the detail
+//!   in `system-out`.
+//!
+//! A setup error is one test case of its own, errored ([`error_document`]).
 //!
 //! The server's last output lines go into the first suite's `system-err` when a check failed.
 
@@ -42,10 +46,27 @@ pub fn render(report: &Report) -> String {
         .expect("a JUnit report made of strings serializes")
 }
 
+/// The document for a run that could not start: one errored test case that says why.
+pub fn error_document(target: &str, message: &str) -> String {
+    let mut junit = quick_junit::Report::new("unblocked");
+    let mut suite = TestSuite::new("setup");
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_message(message.lines().next().unwrap_or_default());
+    status.set_type("setup-error");
+    status.set_description(format!("{target}: {message}"));
+    let mut case = TestCase::new("unblocked.setup", status);
+    case.set_classname("unblocked.setup");
+    suite.add_test_case(case);
+    junit.add_test_suite(suite);
+    junit
+        .to_string()
+        .expect("a JUnit report made of strings serializes")
+}
+
 fn test_case(report: &Report, check: &CheckResult) -> TestCase {
     let rule = check.rule.as_deref();
     let status = match report.verdict_of(check) {
-        Verdict::Fail => {
+        Verdict::Fail | Verdict::Regressed => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let first_line = check.detail.lines().next().unwrap_or("");
             let message = match rule {
@@ -65,7 +86,9 @@ fn test_case(report: &Report, check: &CheckResult) -> TestCase {
             status.set_message(check.detail.as_str());
             status
         }
-        Verdict::Pass | Verdict::NonStrict | Verdict::Info => TestCaseStatus::success(),
+        Verdict::Pass | Verdict::NonStrict | Verdict::Info | Verdict::Known | Verdict::Fixed => {
+            TestCaseStatus::success()
+        }
     };
 
     let mut case = TestCase::new(check.id.as_str(), status);
@@ -75,6 +98,13 @@ fn test_case(report: &Report, check: &CheckResult) -> TestCase {
         Verdict::NonStrict => {
             let rule = rule.unwrap_or("unnamed-rule");
             case.set_system_out(format!("non-strict: {rule}: {}", check.detail));
+        }
+        Verdict::Known | Verdict::Fixed => {
+            case.set_system_out(format!(
+                "{}: {}",
+                report.verdict_of(check).as_str(),
+                check.detail
+            ));
         }
         Verdict::Info if !check.detail.is_empty() => {
             case.set_system_out(check.detail.as_str());
@@ -160,7 +190,10 @@ mod tests {
                 assert_eq!(ty.as_ref().unwrap().as_str(), "fast-request-late");
                 let description = description.as_ref().unwrap().as_str();
                 assert!(description.contains(r"sent:     GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-                assert!(description.contains("<- late: waited"), "{description}");
+                assert!(
+                    description.contains("^ late: waiting for the first response byte"),
+                    "{description}"
+                );
             }
             other => panic!("not a failure: {other:?}"),
         }

@@ -1,5 +1,6 @@
-//! What a run found, as data first; [`human`], [`json`] and [`junit`] render it.
+//! What a run found, as data first; [`human`], [`json`], [`junit`] and [`html`] render it.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -15,12 +16,18 @@ pub enum Verdict {
     Pass,
     /// Nothing to judge; the check reports a measurement.
     Info,
+    /// A failure recorded in the baseline that now passes ("remove it from the baseline").
+    Fixed,
     /// The check did not run (the reason is in the detail).
     Skip,
     /// Allowed by RFC 9110/9112 or the book, but not what the reference server does.
     NonStrict,
+    /// A failure recorded in the baseline, failing the same way: shown, not a failure.
+    Known,
     /// The server broke a rule.
     Fail,
+    /// A measured figure worse than the baseline's beyond its noise margin.
+    Regressed,
 }
 
 impl Verdict {
@@ -31,6 +38,9 @@ impl Verdict {
             Verdict::Skip => "skip",
             Verdict::NonStrict => "non-strict",
             Verdict::Fail => "fail",
+            Verdict::Known => "known",
+            Verdict::Fixed => "fixed",
+            Verdict::Regressed => "regressed",
         }
     }
 
@@ -160,6 +170,12 @@ pub struct Summary {
     pub fail: usize,
     pub skip: usize,
     pub info: usize,
+    /// With a baseline: failures as recorded (not failures of the run).
+    pub known: usize,
+    /// With a baseline: recorded failures that now pass.
+    pub fixed: usize,
+    /// With a baseline: figures worse than recorded (failures of the run).
+    pub regressed: usize,
 }
 
 /// A whole run.
@@ -192,14 +208,19 @@ impl Report {
                 Verdict::Fail => summary.fail += 1,
                 Verdict::Skip => summary.skip += 1,
                 Verdict::Info => summary.info += 1,
+                Verdict::Known => summary.known += 1,
+                Verdict::Fixed => summary.fixed += 1,
+                Verdict::Regressed => summary.regressed += 1,
             }
         }
         summary
     }
 
-    /// No check failed (non-strict counts as a failure under `--strict`).
+    /// No check failed or regressed (non-strict counts as a failure under `--strict`), and
+    /// the run was not interrupted.
     pub fn conforming(&self) -> bool {
-        self.summary().fail == 0
+        let summary = self.summary();
+        summary.fail == 0 && summary.regressed == 0 && !self.interrupted
     }
 
     pub fn check(&self, id: &str) -> Option<&CheckResult> {

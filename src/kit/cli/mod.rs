@@ -1,0 +1,305 @@
+//! The `unblocked` command line, behind a thin `src/bin/unblocked.rs`: options and their
+//! validation ([`args`]), the report's delivery ([`output`]), the progress line and the
+//! record an interrupt prints from ([`terminal`]), and the subcommands.
+//!
+//! Exit codes: 0 conforming, 1 not conforming, 2 usage or setup error (or a report that could
+//! not be given), 130/143 interrupted by SIGINT/SIGTERM.
+
+pub mod args;
+pub mod output;
+pub mod terminal;
+
+use crate::kit::baseline::Baseline;
+use crate::kit::check::Check;
+use crate::kit::fuzz;
+use crate::kit::raw::{self, Delivery};
+use crate::kit::report::{Report, TargetInfo};
+use crate::kit::target::{self, Target, TargetSpec};
+use args::{CapacityArgs, CheckArgs, Cli, Command, MatrixArgs, ReplayArgs, ReportArgs};
+use clap::Parser;
+use std::process::ExitCode;
+use terminal::Terminal;
+
+/// Exit code for a run that found the target not conforming.
+pub const NOT_CONFORMING: u8 = 1;
+/// Exit code for usage and setup errors (as clap uses for usage).
+pub const SETUP_ERROR: u8 = 2;
+
+/// How a command ended.
+pub enum Ended {
+    Conforming,
+    NotConforming,
+    /// A setup error, not said yet.
+    Setup(String),
+    /// An error already said (or a closed pipe).
+    Reported,
+}
+
+impl From<output::Failure> for Ended {
+    fn from(_: output::Failure) -> Ended {
+        Ended::Reported
+    }
+}
+
+/// The `unblocked` program.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ended = match cli.command {
+        Some(Command::Serve(args)) => return crate::server::cli::serve(args),
+        Some(Command::Supervise { command }) => return crate::kit::supervise::run(&command),
+        Some(Command::Check(args)) => run_check(&args),
+        Some(Command::Capacity(args)) => run_capacity(&args),
+        Some(Command::Matrix(args)) => run_matrix(&args),
+        Some(Command::Replay(args)) => replay(&args),
+        None => run_check(&cli.check),
+    };
+    match ended {
+        Ended::Conforming => ExitCode::SUCCESS,
+        Ended::NotConforming => ExitCode::from(NOT_CONFORMING),
+        Ended::Setup(message) => {
+            output::say(&message);
+            ExitCode::from(SETUP_ERROR)
+        }
+        Ended::Reported => ExitCode::from(SETUP_ERROR),
+    }
+}
+
+/// `unblocked check` (and no subcommand).
+pub fn run_check(args: &CheckArgs) -> Ended {
+    let seed = args.seed.unwrap_or_else(fuzz::random_seed);
+    let target_name = target_name(&args.target.server, &args.target.addr);
+    let check = match args.check(seed) {
+        Ok(check) => check,
+        Err(message) => return setup_error(message, &target_name, &args.report),
+    };
+    if args.list {
+        return list(&check);
+    }
+    let check = match with_baseline(check, &args.baseline) {
+        Ok(check) => check,
+        Err(message) => return setup_error(message, &target_name, &args.report),
+    };
+    if check.plan_is_fuzzing() {
+        output::say(&format!(
+            "fuzz seed: {seed} (the same --seed replays the same cases)"
+        ));
+    }
+    execute(&check, &args.report, &target_name, &args.baseline)
+}
+
+/// `unblocked capacity`.
+fn run_capacity(args: &CapacityArgs) -> Ended {
+    let target_name = target_name(&args.target.server, &args.target.addr);
+    let check = match args.check() {
+        Ok(check) => check,
+        Err(message) => return setup_error(message, &target_name, &args.report),
+    };
+    let check = match with_baseline(check, &args.baseline) {
+        Ok(check) => check,
+        Err(message) => return setup_error(message, &target_name, &args.report),
+    };
+    execute(&check, &args.report, &target_name, &args.baseline)
+}
+
+/// Runs a validated check: the output path is checked first, an interrupt prints what
+/// finished, the report is given as asked, and the baseline applied and written.
+fn execute(
+    check: &Check,
+    report_args: &ReportArgs,
+    target_name: &str,
+    baseline_args: &args::BaselineArgs,
+) -> Ended {
+    if let Some(path) = &report_args.output
+        && let Err(message) = output::check_writable(path)
+    {
+        return setup_error(message, target_name, report_args);
+    }
+    if let Some(path) = baseline_args.write_baseline.as_ref()
+        && let Err(message) = output::check_writable(path)
+    {
+        return setup_error(
+            message.replace("--output", "--write-baseline"),
+            target_name,
+            report_args,
+        );
+    }
+    let terminal = Terminal::new(check.settings.strict);
+    let on_signal = {
+        let (terminal, report_args) = (terminal.clone(), report_args.clone());
+        move |_signal| terminal.deliver_partial(&report_args, Vec::new())
+    };
+    if let Err(e) = target::install_signal_teardown(on_signal) {
+        return Ended::Setup(format!("cannot install signal handlers: {e}"));
+    }
+    let report = match check.run_with(&terminal) {
+        Ok(report) => report,
+        Err(e) => return setup_error(e.to_string(), target_name, report_args),
+    };
+    terminal.delivering();
+    if let Err(failure) = output::deliver(&report, report_args) {
+        return failure.into();
+    }
+    if let Err(message) = write_baseline(&report, check.settings.baseline.as_deref(), baseline_args)
+    {
+        output::say(&message);
+        return Ended::Reported;
+    }
+    if report.conforming() {
+        Ended::Conforming
+    } else {
+        Ended::NotConforming
+    }
+}
+
+fn with_baseline(check: Check, args: &args::BaselineArgs) -> Result<Check, String> {
+    match &args.baseline {
+        Some(path) => check.baseline(path).map_err(|e| e.to_string()),
+        None => Ok(check),
+    }
+}
+
+/// `--write-baseline FILE`, or `--update-baseline` (the `--baseline` file, reasons kept).
+fn write_baseline(
+    report: &Report,
+    old: Option<&Baseline>,
+    args: &args::BaselineArgs,
+) -> Result<(), String> {
+    let path = match (&args.write_baseline, args.update_baseline, &args.baseline) {
+        (Some(path), _, _) => path,
+        (None, true, Some(path)) => path,
+        _ => return Ok(()),
+    };
+    let text = Baseline::from_report(report, old).to_toml();
+    output::write_atomically(path, &text)
+        .map_err(|e| format!("cannot write the baseline {}: {e}", path.display()))?;
+    output::say(&format!("baseline written to {}", path.display()));
+    Ok(())
+}
+
+/// A setup error: a document that says why for machine formats, then the message.
+fn setup_error(message: String, target: &str, report_args: &ReportArgs) -> Ended {
+    output::deliver_setup_error(&message, target, report_args);
+    Ended::Setup(message)
+}
+
+fn target_name(server: &Option<String>, addr: &Option<String>) -> String {
+    match (server, addr) {
+        (Some(command), _) => command.clone(),
+        (None, Some(addr)) => addr.clone(),
+        (None, None) => "the bundled reference server".into(),
+    }
+}
+
+/// `--list`: the selected checks, one per line.
+fn list(check: &Check) -> Ended {
+    let plan = match check.list() {
+        Ok(plan) => plan,
+        Err(e) => return Ended::Setup(e.to_string()),
+    };
+    let width = plan.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for info in &plan {
+        text.push_str(&format!("{:<width$}  {}\n", info.id, info.description));
+    }
+    match output::print(&text) {
+        Ok(()) => Ended::Conforming,
+        Err(failure) => failure.into(),
+    }
+}
+
+/// `unblocked matrix`.
+fn run_matrix(args: &MatrixArgs) -> Ended {
+    crate::kit::matrix::run_cli(args)
+}
+
+/// `unblocked replay`: sends the pieces as a check did and prints what came back, escaped.
+fn replay(args: &ReplayArgs) -> Ended {
+    let mut pieces = Vec::with_capacity(args.pieces.len());
+    for (i, piece) in args.pieces.iter().enumerate() {
+        match crate::kit::escape::unescape(piece) {
+            Ok(bytes) => pieces.push(bytes),
+            Err(e) => return Ended::Setup(format!("piece {}: {e}", i + 1)),
+        }
+    }
+    let spec = match (&args.server, &args.addr) {
+        (Some(command), _) => TargetSpec::Command(command.clone()),
+        (None, Some(addr)) => TargetSpec::Addr(addr.clone()),
+        (None, None) => return Ended::Setup("give --server or --addr".into()),
+    };
+    let options = crate::kit::target::TargetOptions {
+        dir: args.server_dir.clone(),
+        ..Default::default()
+    };
+    let target = match Target::start(spec, options) {
+        Ok(target) => target,
+        Err(e) => return Ended::Setup(e.to_string()),
+    };
+    let mut delivery = Delivery {
+        pieces,
+        pause: args.pause,
+        half_close: args.half_close,
+        later: Vec::new(),
+    };
+    let mut answered_before = crate::kit::expect::analyze(&delivery.bytes())
+        .requests
+        .len();
+    for (i, text) in args.later.iter().enumerate() {
+        let bytes = match crate::kit::escape::unescape(text) {
+            Ok(bytes) => bytes,
+            Err(e) => return Ended::Setup(format!("--later {}: {e}", i + 1)),
+        };
+        let requests = crate::kit::expect::analyze(&bytes).requests.len();
+        delivery.later.push(raw::Later {
+            after_responses: answered_before,
+            bytes,
+        });
+        answered_before += requests;
+    }
+    let plan = crate::kit::expect::Plan::of(&delivery);
+    let timing = raw::Timing {
+        response: args.timeout,
+        ..raw::Timing::default()
+    };
+    let text = match raw::send(target.addr(), &delivery, &timing, &plan.owed()) {
+        Ok(ex) => format!(
+            "{}\n({}, {} ms)\n",
+            crate::kit::escape::escape(&ex.received),
+            ex.ending.describe(),
+            ex.elapsed.as_millis()
+        ),
+        Err(e) => return Ended::Setup(format!("cannot connect to {}: {e}", target.addr())),
+    };
+    drop(target);
+    match output::print(&text) {
+        Ok(()) => Ended::Conforming,
+        Err(failure) => failure.into(),
+    }
+}
+
+/// The replay command for a delivery: `unblocked replay --server 'CMD' [--pause 10ms]
+/// [--half-close] -- 'PIECE'...`, or with `--addr` for a server the kit did not start.
+pub fn replay_command(target: &TargetInfo, delivery: &Delivery) -> String {
+    let quote = |text: &str| shell_words::quote(text).into_owned();
+    let mut words = vec!["unblocked replay".to_string()];
+    match target {
+        TargetInfo::Command(command) => words.push(format!("--server {}", quote(command))),
+        TargetInfo::Addr(addr) => words.push(format!("--addr {addr}")),
+    }
+    if delivery.pieces.len() > 1 && !delivery.pause.is_zero() {
+        words.push(format!("--pause {}ms", delivery.pause.as_millis()));
+    }
+    if delivery.half_close {
+        words.push("--half-close".into());
+    }
+    for later in &delivery.later {
+        words.push(format!(
+            "--later {}",
+            quote(&crate::kit::escape::escape(&later.bytes))
+        ));
+    }
+    words.push("--".into());
+    for piece in &delivery.pieces {
+        words.push(quote(&crate::kit::escape::escape(piece)));
+    }
+    words.join(" ")
+}
