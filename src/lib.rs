@@ -18,3 +18,8 @@
 pub mod kit;
 pub mod pages;
 pub mod server;
+
+/// The README's Rust snippets, compiled by `cargo test` so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -46,7 +46,16 @@ fn the_fixture_suite_passes_through_the_library_entry_point() {
         .run()
         .expect("the server starts");
     report.assert_conforming();
-    assert!(report.checks.len() >= 26, "{} checks", report.checks.len());
+    // Every bundled case ran, after the pages were learned.
+    let cases = unblocked::kit::fixtures::bundled().unwrap();
+    assert_eq!(report.checks.len(), 1 + cases.len());
+    for case in &cases {
+        assert!(
+            report.check(&format!("fixtures.{}", case.id)).is_some(),
+            "{}",
+            case.id
+        );
+    }
 }
 
 #[test]
@@ -488,85 +497,6 @@ fn pages_given_by_the_user_are_compared_byte_for_byte() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[wrong-page]"));
-}
-
-/// Waits for a file the server writes at start (its pid), with a deadline.
-fn wait_for_pid_file(path: &std::path::Path) -> i32 {
-    let deadline = std::time::Instant::now() + IO_TIMEOUT;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && let Ok(pid) = text.trim().parse()
-        {
-            return pid;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server never started"
-        );
-        std::thread::sleep(Duration::from_millis(20)); // polling for the file, not synchronising
-    }
-}
-
-fn process_gone(pid: i32) -> bool {
-    let deadline = std::time::Instant::now() + IO_TIMEOUT;
-    while std::time::Instant::now() < deadline {
-        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
-            return true;
-        }
-        // A killed process lingers as a zombie until its parent (init, here) reaps it.
-        if std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z ")) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-/// Starts the kit on a server that records its pid, and returns both.
-fn kit_with_recorded_server(dir: &std::path::Path) -> (std::process::Child, i32) {
-    let pid_file = dir.join("server.pid");
-    let server = format!(
-        "sh -c 'echo $$ > {}; exec {} --bind 127.0.0.1:$PORT --sleep 30s --quiet'",
-        pid_file.display(),
-        cargo_bin("hello-server").display()
-    );
-    let kit = std::process::Command::new(cargo_bin("unblocked"))
-        .args(["check", "--server", &server, "--only", "fixtures.get-sleep"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = wait_for_pid_file(&pid_file);
-    (kit, pid)
-}
-
-#[test]
-fn ctrl_c_tears_the_server_down_and_exits_130() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut kit, server_pid) = kit_with_recorded_server(dir.path());
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(kit.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let status = kit.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    assert!(
-        process_gone(server_pid),
-        "server {server_pid} outlived the kit"
-    );
-}
-
-#[test]
-fn a_killed_kit_leaves_no_server_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut kit, server_pid) = kit_with_recorded_server(dir.path());
-    kit.kill().unwrap(); // SIGKILL: no handler runs; the parent-death signal does the work.
-    kit.wait().unwrap();
-    assert!(
-        process_gone(server_pid),
-        "server {server_pid} outlived the kit"
-    );
 }
 
 /// Every flaw of `broken-server` that a fixture can expose, with the check and the rule

@@ -342,10 +342,33 @@ fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as
             .unwrap()
             .starts_with(b"HTTP/1.1 200")
     );
+    // The replay starts the server again (its port died with it) and sends the same bytes.
     assert!(
-        evidence.replay.starts_with("printf '%b' 'GET /"),
+        evidence.replay.starts_with("unblocked replay --server ")
+            && evidence.replay.contains(" -- 'GET /"),
         "{}",
         evidence.replay
+    );
+    let bin_dir = assert_cmd::cargo::cargo_bin("unblocked")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let replayed = assert_cmd::Command::new("sh")
+        .args(["-c", &evidence.replay])
+        .env("PATH", path)
+        .timeout(FULL_TIMEOUT * 3)
+        .output()
+        .unwrap();
+    assert!(
+        replayed.stdout.starts_with(b"HTTP/1.1 200"),
+        "{}\n{}",
+        String::from_utf8_lossy(&replayed.stdout),
+        String::from_utf8_lossy(&replayed.stderr)
     );
     assert_eq!(check.data["seed"], SEED);
     assert!(check.classes[0].shrunk);

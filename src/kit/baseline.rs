@@ -40,6 +40,11 @@ pub const LATENCY_FACTOR: f64 = 4.0;
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
     pub schema: u32,
+    /// The fuzz seed of the run that wrote it: a run judged against the baseline without a
+    /// seed of its own fuzzes with this one, so that the same cases find the same failure
+    /// classes (another seed may find classes the baseline cannot know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuzz_seed: Option<u64>,
     #[serde(default, rename = "failure")]
     pub failures: Vec<KnownFailure>,
     #[serde(default, rename = "figure")]
@@ -137,8 +142,15 @@ impl Baseline {
         failures.sort_by(|a, b| a.check.cmp(&b.check));
         let mut figures: Vec<Figure> = report.checks.iter().flat_map(figures_of).collect();
         figures.sort_by(|a, b| (&a.check, &a.name).cmp(&(&b.check, &b.name)));
+        let fuzz_seed = report
+            .checks
+            .iter()
+            .find(|c| c.group == "fuzz")
+            .and_then(|c| c.data.get("seed"))
+            .and_then(Value::as_u64);
         Baseline {
             schema: SCHEMA,
+            fuzz_seed,
             failures,
             figures,
         }
@@ -250,10 +262,11 @@ impl Baseline {
 
 /// The check's verdict before any baseline.
 fn base_verdict(check: &CheckResult) -> Verdict {
-    check.verdict
+    check.found.unwrap_or(check.verdict)
 }
 
 fn mark(check: &mut CheckResult, verdict: Verdict, text: &str) {
+    check.found.get_or_insert(check.verdict);
     check.verdict = verdict;
     check.detail = if check.detail.is_empty() {
         text.to_string()

@@ -14,7 +14,8 @@ use crate::kit::concurrency;
 use crate::kit::fixtures::{self, Case};
 use crate::kit::fuzz;
 use crate::kit::learn;
-use crate::kit::report::{CheckResult, Report, Verdict};
+use crate::kit::report::Report;
+use crate::kit::schedule;
 use crate::kit::target::{SetupError, Target, TargetSpec};
 use crate::pages::Pages;
 use std::sync::Arc;
@@ -75,7 +76,10 @@ impl Check {
     /// failures, worse figures are. `UNBLOCKED_BASELINE=FILE` does the same for a run
     /// without one.
     pub fn baseline(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, BaselineError> {
-        self.settings.baseline = Some(Arc::new(Baseline::load(path.as_ref())?));
+        let baseline = Baseline::load(path.as_ref())?;
+        // Fuzzing with the seed the baseline was written with finds the classes it knows.
+        self.settings.fuzz.seed = self.settings.fuzz.seed.or(baseline.fuzz_seed);
+        self.settings.baseline = Some(Arc::new(baseline));
         Ok(self)
     }
 
@@ -135,8 +139,11 @@ impl Check {
             (None, Some(path)) => {
                 let baseline = Baseline::load(std::path::Path::new(&path))
                     .map_err(|e| SetupError::new(e.to_string()))?;
+                let mut fuzz = self.settings.fuzz.clone();
+                fuzz.seed = fuzz.seed.or(baseline.fuzz_seed);
                 from_env = Settings {
                     baseline: Some(Arc::new(baseline)),
+                    fuzz,
                     ..self.settings.clone()
                 };
                 &from_env
@@ -154,124 +161,29 @@ impl Check {
         };
         let mut target = Target::start(self.spec.clone(), settings.target.clone())?;
         progress.target_started(&target.info());
-        let mut ctx = Context {
-            target: &mut target,
+        let run = schedule::Run {
+            spec: &self.spec,
             settings,
-            pages: given_pages.clone(),
-            calibration: Calibration::default(),
-            hangs: Hangs::default(),
+            cases: &cases,
+            given_pages,
             progress,
         };
-        let learning_selected = plan.iter().any(|c| c.group == "pages");
-        let bodies_judged = plan
-            .iter()
-            .any(|c| c.group == "fixtures" || c.group == "fuzz");
-        if ctx.pages.is_none() && !learning_selected && bodies_judged {
-            // Bodies are judged against the pages even when the check that reports on them
-            // was not selected.
-            let _ = learn::run(&mut ctx, &learn::info(), false);
-        }
-        progress.begin(plan.len());
-        let mut results = Vec::with_capacity(plan.len());
-        let mut gone: Option<String> = None;
-        for info in &plan {
-            progress.check_started(info);
-            let begun = Instant::now();
-            let mut result = match &gone {
-                Some(reason) => skipped(info, reason),
-                None => {
-                    let mut result = run_one(&mut ctx, info, &cases, given_pages.is_some());
-                    if let Some(reason) = confirm_alive(&mut ctx, &mut result) {
-                        gone = Some(reason);
-                    }
-                    result
-                }
-            };
-            result.duration = begun.elapsed();
-            progress.check_done(&result);
-            results.push(result);
-        }
-        progress.end();
-        let report = Report {
+        let ran = run.plan(&mut target, &plan);
+        let mut report = Report {
             target: target.info(),
             strict: settings.strict,
-            checks: results,
+            checks: ran.results,
             server_output: target.output_tail(),
             duration: started.elapsed(),
             interrupted: false,
-            notes: target.notes(),
+            notes: ran.notes,
         };
         target.stop();
-        let mut report = report;
         if let Some(baseline) = &settings.baseline {
             baseline.apply(&mut report);
         }
         Ok(report)
     }
-}
-
-fn run_one(
-    ctx: &mut Context<'_>,
-    info: &CheckInfo,
-    cases: &[Case],
-    pages_given: bool,
-) -> CheckResult {
-    match info.group {
-        "pages" => learn::run(ctx, info, pages_given),
-        "fixtures" => {
-            let case = cases
-                .iter()
-                .find(|c| info.id == fixtures::check_id(c))
-                .expect("planned from these cases");
-            fixtures::run(ctx, info, case)
-        }
-        "fuzz" => fuzz::run(ctx, info),
-        _ => concurrency::run(ctx, info),
-    }
-}
-
-fn skipped(info: &CheckInfo, reason: &str) -> CheckResult {
-    let mut result = info.result();
-    result.verdict = Verdict::Skip;
-    result.detail = reason.to_string();
-    result
-}
-
-/// Whether a check's connection ended without an answer: the moment a dying server shows.
-fn suspicious(result: &CheckResult) -> bool {
-    let unanswered = result
-        .evidence
-        .as_ref()
-        .is_some_and(|e| e.response.is_none());
-    let rule = matches!(
-        result.rule.as_deref(),
-        Some(
-            "no-response" | "reset-before-response" | "no-response-in-time" | "ignores-half-close"
-        )
-    );
-    unanswered || rule
-}
-
-/// After a check: if its connection ended without an answer, confirms that the server still
-/// runs and answers `GET /`; in any case, notices a process that has exited. A death (or a
-/// server that stopped answering) is blamed on this check, and a server the kit started is
-/// restarted. Returns why the remaining checks cannot run, when the kit cannot restart it.
-fn confirm_alive(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<String> {
-    let finding = if suspicious(result) {
-        ctx.liveness()
-    } else {
-        ctx.revive().map(|text| ("server-died", text))
-    };
-    let (rule, text) = finding?;
-    result.verdict = Verdict::Fail;
-    result.rule = Some(rule.into());
-    result.detail = if result.detail.is_empty() {
-        text.clone()
-    } else {
-        format!("{}\n{text}", result.detail)
-    };
-    (!ctx.target.restartable())
-        .then(|| format!("the server stopped answering at {}: {text}", result.id))
 }
 
 #[cfg(test)]

@@ -81,9 +81,18 @@ pub struct Context<'a> {
     pub calibration: Calibration,
     pub hangs: Hangs,
     pub progress: &'a dyn Progress,
+    /// What the kit changed to fit the machine, for the report's notes (once each).
+    pub notes: Vec<String>,
 }
 
 impl Context<'_> {
+    /// Says in the report that the kit changed something to fit the machine.
+    pub fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
     /// Socket timeouts for one request.
     pub fn timing(&self, slow: bool) -> Timing {
         Timing {

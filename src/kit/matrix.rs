@@ -387,6 +387,10 @@ pub fn render_html(matrix: &Matrix) -> String {
 /// `unblocked matrix FILE`: exit 0 when every implementation conforms, 1 otherwise, 2 for
 /// a file that cannot be used.
 pub fn run_cli(args: &MatrixArgs) -> Ended {
+    if args.report.format == Format::Junit {
+        // One JUnit document per implementation would be several files.
+        return Ended::Setup("--format junit is not available for matrix: use json or html".into());
+    }
     let file = match MatrixFile::load(&args.file) {
         Ok(file) => file,
         Err(message) => return Ended::Setup(message),
@@ -436,13 +440,7 @@ pub fn run_cli(args: &MatrixArgs) -> Ended {
     });
     let rendered = match args.report.format {
         Format::Human => render_human(&matrix),
-        Format::Json => render_json(&matrix),
-        Format::Junit => {
-            // One JUnit document per implementation would be several files: JSON instead.
-            return Ended::Setup(
-                "--format junit is not available for matrix: use json or html".into(),
-            );
-        }
+        Format::Json | Format::Junit => render_json(&matrix),
         Format::Html => render_html(&matrix),
     };
     let delivered = match &args.report.output {

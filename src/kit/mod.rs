@@ -3,6 +3,7 @@
 //! [`crate::pages`].
 //!
 //! - [`check`]: the run: which checks exist, selection, liveness, the library entry point.
+//! - [`schedule`]: running the plan, in order or in lanes on sibling instances.
 //! - [`settings`] and [`context`]: what tunes a run and what a running check may use; the
 //!   groups depend on these, never on the runner.
 //! - [`target`]: launching and reaching the server under test; [`supervise`], the
@@ -16,6 +17,7 @@
 //! - [`raw`]: a raw TCP client that frames responses with it.
 //! - [`judge`]: the shared verifier of one exchange against the table.
 //! - [`escape`]: the byte escape syntax of fixtures, reports and replay commands.
+//! - [`replay`]: the command a report gives to reproduce what a check sent.
 //! - [`report`]: results as data, and the human, JSON, JUnit and HTML renderers.
 //! - [`baseline`]: known failures and measured figures to judge a run against.
 //! - [`matrix`]: several implementations checked one after another, side by side.
@@ -35,8 +37,10 @@ pub mod judge;
 pub mod learn;
 pub mod matrix;
 pub mod raw;
+pub mod replay;
 pub mod report;
 pub mod response;
+pub mod schedule;
 pub mod settings;
 pub mod supervise;
 pub mod target;

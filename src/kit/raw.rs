@@ -213,7 +213,7 @@ struct Connection<'a> {
 
 impl Connection<'_> {
     fn run(&mut self, timing: &Timing) {
-        if !self.send_first() {
+        if !self.send_first(timing) {
             self.read_until(Instant::now() + timing.response, |_| false);
             self.finish(false);
             return;
@@ -245,12 +245,15 @@ impl Connection<'_> {
         self.finish(all_owed);
     }
 
-    /// Sends the first pieces; `false` when the server stopped taking them.
-    fn send_first(&mut self) -> bool {
+    /// Sends the first pieces; `false` when the server stopped taking them. The pauses
+    /// together last at most the response timeout, so no delivery holds a run up for longer.
+    fn send_first(&mut self, timing: &Timing) -> bool {
         let pause = self.ex.delivery.pause;
+        let deadline = self.started + timing.response;
         for i in 0..self.ex.delivery.pieces.len() {
             if i > 0 && !pause.is_zero() {
-                std::thread::sleep(pause); // the pause is part of the request's delivery
+                let left = deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(pause.min(left)); // the pause is part of the delivery
             }
             let piece = &self.ex.delivery.pieces[i];
             match self.stream.write_all(piece) {

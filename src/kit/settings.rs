@@ -29,6 +29,9 @@ pub struct Settings {
     pub concurrency: ConcurrencySettings,
     /// Known failures and figures to judge against (`--baseline`, `UNBLOCKED_BASELINE`).
     pub baseline: Option<Arc<Baseline>>,
+    /// `--sequential`: every check in order on one server, none on sibling instances
+    /// ([`crate::kit::schedule`]).
+    pub sequential: bool,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             fuzz: FuzzSettings::default(),
             concurrency: ConcurrencySettings::default(),
             baseline: None,
+            sequential: false,
         }
     }
 }

@@ -194,11 +194,6 @@ impl Target {
         }
     }
 
-    /// What the kit changed to fit the machine, for the report.
-    pub fn notes(&self) -> Vec<String> {
-        Vec::new()
-    }
-
     /// Whether the kit can restart the server (not for `--addr`).
     pub fn restartable(&self) -> bool {
         !matches!(self.kind, Kind::Addr(_))
@@ -254,9 +249,10 @@ impl Drop for Target {
 }
 
 /// Installs SIGINT, SIGTERM and SIGHUP handlers (once; later calls do nothing): on a
-/// signal, every live server process group is torn down (SIGTERM, then SIGKILL after a
-/// grace period), `on_signal` runs (the CLI prints the partial report there), and the
-/// process exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+/// signal, `on_signal` runs (the CLI prints the partial report there: first, so that no
+/// check cut short by the teardown counts), every live server process group is torn down
+/// (SIGTERM, then SIGKILL after a grace period), and the process exits with 128 + the
+/// signal number (130 for SIGINT, 143 for SIGTERM).
 pub fn install_signal_teardown(on_signal: impl Fn(i32) + Send + 'static) -> io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut installed = lock(&SIGNALS_INSTALLED);
@@ -268,10 +264,10 @@ pub fn install_signal_teardown(on_signal: impl Fn(i32) + Send + 'static) -> io::
         .name("target-teardown".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                on_signal(signal);
                 // Held until exit: no server is started once the teardown has begun.
                 let live = lock(&LIVE);
                 teardown_groups(&live);
-                on_signal(signal);
                 std::process::exit(128 + signal);
             }
         })?;

@@ -223,3 +223,87 @@ pub fn open_file_hard_limit() -> u64 {
     nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_or(1024, |(_, hard)| hard)
 }
+
+/// Processes whose environment holds `marker` (a `NAME=VALUE` pair the test gave the kit,
+/// which every process the kit starts inherits): what a test looks for once everything
+/// should be gone. Unreadable entries (other users' processes, exited ones) are skipped.
+pub fn marked_processes(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        panic!("/proc is needed to look for leftover processes");
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|&b| b == 0)
+                    .any(|pair| pair == marker.as_bytes())
+            })
+        })
+        .filter(|pid| {
+            // A zombie is gone for every purpose but its parent's bookkeeping.
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                !stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+        })
+        .collect()
+}
+
+/// A unique `NAME=VALUE` marker for [`marked_processes`].
+pub fn unique_marker() -> (String, String) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (
+        "UNBLOCKED_TEST_MARKER".into(),
+        format!("{}-{nanos}", std::process::id()),
+    )
+}
+
+/// A process started by a test that is killed (SIGKILL) when dropped, if still running.
+pub struct Guarded(pub Child);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Guarded {
+    /// Waits for the process to exit, within `within`; `None` if it did not.
+    pub fn wait_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20)); // polling an exit, not synchronising
+        }
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        nix::sys::signal::kill(pid, signal).expect("signal the process");
+    }
+}
+
+/// Waits for a file a server writes when it starts (its pid, its port), within `IO_TIMEOUT`.
+pub fn wait_for_file(path: &std::path::Path) -> String {
+    let mut text = String::new();
+    assert!(
+        eventually(|| {
+            text = std::fs::read_to_string(path).unwrap_or_default();
+            text.ends_with('\n')
+        }),
+        "{} was never written",
+        path.display()
+    );
+    text.trim().to_string()
+}

@@ -150,6 +150,10 @@ pub struct CheckArgs {
     /// Largest K the capacity search tries.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max: usize,
+    /// Run every check in order on one server, none at the same time on sibling instances
+    /// (for a server that cannot run twice at once).
+    #[arg(long)]
+    pub sequential: bool,
 }
 
 /// `unblocked capacity`: only what the capacity search uses.
@@ -280,6 +284,7 @@ impl CheckArgs {
                 capacity: self.capacity,
                 max: Some(self.max),
             },
+            sequential: self.sequential,
             ..Settings::default()
         };
         let check = Check::new(self.target.spec()?).settings(settings);

@@ -66,7 +66,14 @@ pub fn main() -> ExitCode {
 
 /// `unblocked check` (and no subcommand).
 pub fn run_check(args: &CheckArgs) -> Ended {
-    let seed = args.seed.unwrap_or_else(fuzz::random_seed);
+    // Without --seed, a baseline's own seed replays the cases it was written from.
+    let recorded = match (&args.seed, &args.baseline.baseline) {
+        (None, Some(path)) => crate::kit::baseline::Baseline::load(path)
+            .ok()
+            .and_then(|b| b.fuzz_seed),
+        _ => None,
+    };
+    let seed = args.seed.or(recorded).unwrap_or_else(fuzz::random_seed);
     let target_name = target_name(&args.target.server, &args.target.addr);
     let check = match args.check(seed) {
         Ok(check) => check,
@@ -79,12 +86,15 @@ pub fn run_check(args: &CheckArgs) -> Ended {
         Ok(check) => check,
         Err(message) => return setup_error(message, &target_name, &args.report),
     };
-    if check.plan_is_fuzzing() {
-        output::say(&format!(
-            "fuzz seed: {seed} (the same --seed replays the same cases)"
-        ));
-    }
-    execute(&check, &args.report, &target_name, &args.baseline)
+    let whose = if recorded.is_some() {
+        "the baseline's; "
+    } else {
+        ""
+    };
+    let announce = check
+        .plan_is_fuzzing()
+        .then(|| format!("fuzz seed: {seed} ({whose}the same --seed replays the same cases)"));
+    execute(&check, &args.report, &target_name, &args.baseline, announce)
 }
 
 /// `unblocked capacity`.
@@ -98,7 +108,7 @@ fn run_capacity(args: &CapacityArgs) -> Ended {
         Ok(check) => check,
         Err(message) => return setup_error(message, &target_name, &args.report),
     };
-    execute(&check, &args.report, &target_name, &args.baseline)
+    execute(&check, &args.report, &target_name, &args.baseline, None)
 }
 
 /// Runs a validated check: the output path is checked first, an interrupt prints what
@@ -106,8 +116,9 @@ fn run_capacity(args: &CapacityArgs) -> Ended {
 fn execute(
     check: &Check,
     report_args: &ReportArgs,
-    target_name: &str,
+    target_name: &TargetInfo,
     baseline_args: &args::BaselineArgs,
+    announce: Option<String>,
 ) -> Ended {
     if let Some(path) = &report_args.output
         && let Err(message) = output::check_writable(path)
@@ -122,6 +133,10 @@ fn execute(
             target_name,
             report_args,
         );
+    }
+    // Said once the run is sure to start, so that a usage error is all a mistyped line gets.
+    if let Some(announce) = announce {
+        output::say(&announce);
     }
     let terminal = Terminal::new(check.settings.strict);
     let on_signal = {
@@ -177,16 +192,16 @@ fn write_baseline(
 }
 
 /// A setup error: a document that says why for machine formats, then the message.
-fn setup_error(message: String, target: &str, report_args: &ReportArgs) -> Ended {
+fn setup_error(message: String, target: &TargetInfo, report_args: &ReportArgs) -> Ended {
     output::deliver_setup_error(&message, target, report_args);
     Ended::Setup(message)
 }
 
-fn target_name(server: &Option<String>, addr: &Option<String>) -> String {
+fn target_name(server: &Option<String>, addr: &Option<String>) -> TargetInfo {
     match (server, addr) {
-        (Some(command), _) => command.clone(),
-        (None, Some(addr)) => addr.clone(),
-        (None, None) => "the bundled reference server".into(),
+        (Some(command), _) => TargetInfo::Command(command.clone()),
+        (None, Some(addr)) => TargetInfo::Addr(addr.clone()),
+        (None, None) => TargetInfo::Command("the bundled reference server".into()),
     }
 }
 
@@ -274,32 +289,4 @@ fn replay(args: &ReplayArgs) -> Ended {
         Ok(()) => Ended::Conforming,
         Err(failure) => failure.into(),
     }
-}
-
-/// The replay command for a delivery: `unblocked replay --server 'CMD' [--pause 10ms]
-/// [--half-close] -- 'PIECE'...`, or with `--addr` for a server the kit did not start.
-pub fn replay_command(target: &TargetInfo, delivery: &Delivery) -> String {
-    let quote = |text: &str| shell_words::quote(text).into_owned();
-    let mut words = vec!["unblocked replay".to_string()];
-    match target {
-        TargetInfo::Command(command) => words.push(format!("--server {}", quote(command))),
-        TargetInfo::Addr(addr) => words.push(format!("--addr {addr}")),
-    }
-    if delivery.pieces.len() > 1 && !delivery.pause.is_zero() {
-        words.push(format!("--pause {}ms", delivery.pause.as_millis()));
-    }
-    if delivery.half_close {
-        words.push("--half-close".into());
-    }
-    for later in &delivery.later {
-        words.push(format!(
-            "--later {}",
-            quote(&crate::kit::escape::escape(&later.bytes))
-        ));
-    }
-    words.push("--".into());
-    for piece in &delivery.pieces {
-        words.push(quote(&crate::kit::escape::escape(piece)));
-    }
-    words.join(" ")
 }

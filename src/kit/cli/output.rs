@@ -4,6 +4,7 @@
 //! for a setup error.
 
 use super::args::{Format, ReportArgs};
+use crate::kit::report::TargetInfo;
 use crate::kit::report::{Report, human, json, junit};
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
@@ -37,8 +38,11 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
         .tempfile_in(dir)
         .map(drop)
         .map_err(|e| {
+            // tempfile's error names its own probe file, which would only confuse.
+            let text = e.to_string();
+            let reason = text.split(" at path ").next().unwrap_or_default();
             format!(
-                "--output {}: cannot write in {}: {e}",
+                "--output {}: cannot create a file in {}: {reason}",
                 path.display(),
                 dir.display()
             )
@@ -114,7 +118,7 @@ pub fn deliver(report: &Report, args: &ReportArgs) -> Result<(), Failure> {
 
 /// For a setup error: a document that says why (JSON with the error, JUnit with one errored
 /// test case), in `--output` or on stdout, so CI shows it; nothing more for a human report.
-pub fn deliver_setup_error(message: &str, target: &str, args: &ReportArgs) {
+pub fn deliver_setup_error(message: &str, target: &TargetInfo, args: &ReportArgs) {
     let document = match args.format {
         Format::Human => return,
         Format::Json => json::error_document(target, message) + "\n",

@@ -115,7 +115,13 @@ impl Progress for Terminal {
         }
     }
     fn check_done(&self, result: &CheckResult) {
-        self.record().checks.push(result.clone());
+        let mut record = self.record();
+        // Once the report is being given, a check still running was cut short: not a result.
+        if record.delivering {
+            return;
+        }
+        record.checks.push(result.clone());
+        drop(record);
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }

@@ -162,6 +162,7 @@ pub(super) fn search(
     let mut bad = None;
     let mut k = 1;
     loop {
+        ctx.progress.step(&format!("trying K = {k}"));
         match step(ctx, &params, k) {
             Err(stop) => {
                 stopped = Some(stop);
@@ -281,7 +282,8 @@ pub(super) fn search(
     }
     if let Some(note) = max_note {
         detail.push_str(&format!("\n{note}"));
-        data.insert("max_note".into(), Value::from(note));
+        data.insert("max_note".into(), Value::from(note.clone()));
+        ctx.note(format!("{}: {note}", result.id));
     }
     result.detail = detail;
     result.data = data;

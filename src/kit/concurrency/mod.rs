@@ -222,6 +222,7 @@ fn fresh(ctx: &mut Context<'_>) -> Result<(), String> {
 
 /// Measures S on a fresh server and records it.
 fn calibrate(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
+    ctx.progress.step("measuring GET /sleep");
     let outcome = measure(ctx);
     ctx.calibration.sleep = Some(outcome.clone().map_err(|(text, _)| text));
     outcome
@@ -414,6 +415,7 @@ fn judged_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
         result.detail = format!("needs at least 2 slow requests to see them overlap (K = {k})");
         return result;
     }
+    ctx.progress.step(&format!("{k} slow requests in flight"));
     let attempts = match with_rerun(ctx, id, |ctx| attempt(ctx, id, &params, k)) {
         Ok(attempts) => attempts,
         Err(e) => {
@@ -428,7 +430,10 @@ fn judged_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
     fill(&mut result, &attempts, ctx.target.restartable());
     if let Some(note) = k_note {
         result.detail.push_str(&format!("\n{note}"));
-        result.data.insert("k_note".into(), Value::from(note));
+        result
+            .data
+            .insert("k_note".into(), Value::from(note.clone()));
+        ctx.note(format!("{id}: {note}"));
     }
     result
 }

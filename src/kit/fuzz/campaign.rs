@@ -299,6 +299,7 @@ impl Campaign<'_, '_> {
         let per_second = f64::from(self.cases) / generation.as_secs_f64().max(1e-6);
         let summary = format!("{} cases, seed {seed}, {per_second:.0} cases/s", self.cases);
         let addr = self.ctx.target.addr();
+        let target = self.ctx.target.info();
         let saved = self.save(family, seed);
         result.classes = self
             .classes
@@ -308,7 +309,7 @@ impl Campaign<'_, '_> {
                 kind: c.key.kind.to_string(),
                 verdict: c.verdict,
                 count: c.count,
-                evidence: c.minimal.evidence(addr),
+                evidence: c.minimal.evidence(&target, addr),
                 shrunk: c.shrunk,
                 detail: if c.note.is_empty() {
                     c.detail.clone()
@@ -369,7 +370,7 @@ impl Campaign<'_, '_> {
         };
         result.verdict = worst.verdict;
         result.rule = Some(worst.key.rule.clone());
-        result.evidence = Some(worst.minimal.evidence(addr));
+        result.evidence = Some(worst.minimal.evidence(&target, addr));
         let lines: Vec<String> = self
             .classes
             .iter()

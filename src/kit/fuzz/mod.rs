@@ -28,12 +28,13 @@ pub mod strategies;
 pub use campaign::{MAX_SHRINK_STEPS, PROBE_EVERY, SHRINK_PER_CLASS, SHRINK_PER_FAMILY, run};
 
 use crate::kit::context::CheckInfo;
-use crate::kit::escape::{escape, replay_command};
+use crate::kit::escape::escape;
 use crate::kit::expect::{Kind, Plan};
 use crate::kit::fixtures;
 use crate::kit::judge::{Judgement, judge};
 use crate::kit::raw::{self, Delivery, Ending, Exchange, Timing};
-use crate::kit::report::{Evidence, Verdict};
+use crate::kit::replay;
+use crate::kit::report::{Evidence, TargetInfo, Verdict};
 pub use crate::kit::settings::FuzzSettings;
 use crate::pages::Pages;
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -395,15 +396,10 @@ impl Checked {
         }
     }
 
-    /// The evidence for a report, with a replay command for `addr`.
-    pub fn evidence(&self, addr: SocketAddr) -> Evidence {
+    /// The evidence for a report, with a replay command for `target` at `addr`.
+    pub fn evidence(&self, target: &TargetInfo, addr: SocketAddr) -> Evidence {
         let request = self.input.bytes();
-        let replay = replay_command(
-            &request,
-            &addr.ip().to_string(),
-            addr.port(),
-            self.input.delivery.half_close,
-        );
+        let replay = replay::command(target, addr, &self.input.delivery);
         let (response, ending) = match &self.exchange {
             None => (None, "no connection".to_string()),
             Some(ex) => (

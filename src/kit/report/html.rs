@@ -84,12 +84,17 @@ pub fn page(title: &str, body: &str) -> String {
 
 /// The report as one HTML document.
 pub fn render(report: &Report) -> String {
-    let title = format!("unblocked check: {}", target_name(&report.target));
+    let title = format!(
+        "unblocked {}: {}",
+        report.command(),
+        target_name(&report.target)
+    );
     page(&title, &report_body(report, "c"))
 }
 
 /// The document for a run that could not start.
-pub fn error_document(target: &str, message: &str) -> String {
+pub fn error_document(target: &TargetInfo, message: &str) -> String {
+    let target = target.name();
     page(
         &format!("unblocked check: {target}"),
         &format!(
@@ -134,7 +139,8 @@ pub fn report_body(report: &Report, prefix: &str) -> String {
     };
     let _ = writeln!(
         out,
-        "<h1>unblocked check: <code>{}</code>{}</h1>",
+        "<h1>unblocked {}: <code>{}</code>{}</h1>",
+        report.command(),
         text(target_name(&report.target)),
         if report.strict { " (strict)" } else { "" }
     );
@@ -216,7 +222,8 @@ fn check_row(out: &mut String, report: &Report, check: &CheckResult, prefix: &st
     };
     let _ = writeln!(
         out,
-        "<tr class=\"{row_class}\"><td></td><td colspan=\"3\"><details class=\"check {row_class}\"{open}><summary>{}</summary>",
+        "<tr class=\"{row_class}\"><td></td><td colspan=\"3\"><details class=\"check {row_class}\" data-check=\"{}\"{open}><summary>{}</summary>",
+        attr(&check.id),
         text(&check.description)
     );
     if !check.detail.is_empty() {
@@ -448,7 +455,7 @@ fn draw_row(
     x: &impl Fn(Duration) -> f64,
 ) {
     let mid = y + ROW_HEIGHT / 2.0;
-    let _ = writeln!(svg, "<g><title>{}</title>", text(&row.title));
+    let _ = writeln!(svg, "<g class=\"row\"><title>{}</title>", text(&row.title));
     let _ = writeln!(
         svg,
         "<text x=\"4\" y=\"{:.1}\">{}</text>",

@@ -138,7 +138,8 @@ pub fn render(report: &Report, style: &Style) -> String {
         TargetInfo::Addr(addr) => addr,
     };
     let strict = if report.strict { " (strict)" } else { "" };
-    out.push(style.paint(BOLD, &format!("unblocked check: {target}{strict}")));
+    let command = report.command();
+    out.push(style.paint(BOLD, &format!("unblocked {command}: {target}{strict}")));
     if report.interrupted {
         out.push(style.paint(
             &format!("{BOLD}{RED}"),
@@ -163,8 +164,23 @@ pub fn render(report: &Report, style: &Style) -> String {
             BOLD,
             &format!("{group} ({})", plural(checks.len(), "check", "checks")),
         ));
-        for check in checks {
-            render_check(&mut out, report, check, style, id_width);
+        let mut i = 0;
+        while i < checks.len() {
+            render_check(&mut out, report, checks[i], style, id_width);
+            let same = skipped_alike(report, &checks[i..]);
+            if same > 1 && !style.verbose {
+                // One reason, once: a server gone at one check skips all the rest.
+                let tag = style.paint(tag_color(Verdict::Skip), &format!("{:<TAG_WIDTH$}", "SKIP"));
+                out.push(format!(
+                    "  {tag}  and {} after it, for the same reason ({} to {})",
+                    plural(same - 1, "check", "checks"),
+                    checks[i + 1].id,
+                    checks[i + same - 1].id
+                ));
+                i += same;
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -209,6 +225,20 @@ pub fn render(report: &Report, style: &Style) -> String {
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+/// How many checks from the first are skipped with the same detail (0 if it is not skipped).
+fn skipped_alike(report: &Report, checks: &[&CheckResult]) -> usize {
+    let Some(first) = checks.first() else {
+        return 0;
+    };
+    if report.verdict_of(first) != Verdict::Skip {
+        return 0;
+    }
+    checks
+        .iter()
+        .take_while(|c| report.verdict_of(c) == Verdict::Skip && c.detail == first.detail)
+        .count()
 }
 
 /// The checks grouped by `group`, groups in order of first appearance.

@@ -96,6 +96,15 @@ enum JsonTarget<'a> {
     Addr(&'a str),
 }
 
+impl<'a> JsonTarget<'a> {
+    fn of(target: &'a TargetInfo) -> Self {
+        match target {
+            TargetInfo::Command(command) => JsonTarget::Command(command),
+            TargetInfo::Addr(addr) => JsonTarget::Addr(addr),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct JsonCheck<'a> {
     id: &'a str,
@@ -137,14 +146,22 @@ struct JsonTimelineEntry<'a> {
 }
 
 /// The document for a run that could not start: the error, and no checks.
-pub fn error_document(target: &str, message: &str) -> String {
-    let document = serde_json::json!({
-        "schema_version": SCHEMA_VERSION,
-        "target": {"command": target},
-        "conforming": false,
-        "error": message,
-        "checks": [],
-    });
+pub fn error_document(target: &TargetInfo, message: &str) -> String {
+    #[derive(Serialize)]
+    struct ErrorDocument<'a> {
+        schema_version: u32,
+        target: JsonTarget<'a>,
+        conforming: bool,
+        error: &'a str,
+        checks: [(); 0],
+    }
+    let document = ErrorDocument {
+        schema_version: SCHEMA_VERSION,
+        target: JsonTarget::of(target),
+        conforming: false,
+        error: message,
+        checks: [],
+    };
     serde_json::to_string_pretty(&document).expect("the document serializes")
 }
 
@@ -157,10 +174,7 @@ impl<'a> JsonReport<'a> {
     fn new(report: &'a Report) -> Self {
         JsonReport {
             schema_version: SCHEMA_VERSION,
-            target: match &report.target {
-                TargetInfo::Command(command) => JsonTarget::Command(command),
-                TargetInfo::Addr(addr) => JsonTarget::Addr(addr),
-            },
+            target: JsonTarget::of(&report.target),
             strict: report.strict,
             conforming: report.conforming(),
             interrupted: report.interrupted,
@@ -358,7 +372,11 @@ mod tests {
 
     #[test]
     fn a_setup_error_is_a_document_too() {
-        let value: Value = serde_json::from_str(&error_document("srv {port}", "it died")).unwrap();
+        let value: Value = serde_json::from_str(&error_document(
+            &TargetInfo::Command("srv {port}".into()),
+            "it died",
+        ))
+        .unwrap();
         assert_eq!(value["error"], json!("it died"));
         assert_eq!(value["conforming"], json!(false));
         assert_eq!(value["schema_version"], json!(SCHEMA_VERSION));

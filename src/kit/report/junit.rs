@@ -15,6 +15,7 @@
 
 use super::human::{self, Style};
 use super::{CheckResult, Report, Verdict};
+use crate::kit::report::TargetInfo;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -47,7 +48,8 @@ pub fn render(report: &Report) -> String {
 }
 
 /// The document for a run that could not start: one errored test case that says why.
-pub fn error_document(target: &str, message: &str) -> String {
+pub fn error_document(target: &TargetInfo, message: &str) -> String {
+    let target = target.name();
     let mut junit = quick_junit::Report::new("unblocked");
     let mut suite = TestSuite::new("setup");
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);

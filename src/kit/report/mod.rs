@@ -129,6 +129,9 @@ pub struct CheckResult {
     pub data: serde_json::Map<String, serde_json::Value>,
     /// For a fuzz check: every class of failures found, the worst first.
     pub classes: Vec<FailureClass>,
+    /// The verdict before a baseline turned it into `known`, `fixed` or `regressed`: what
+    /// the check itself found, which a rewritten baseline records.
+    pub found: Option<Verdict>,
 }
 
 impl CheckResult {
@@ -149,6 +152,7 @@ impl CheckResult {
             timeline: Vec::new(),
             data: serde_json::Map::new(),
             classes: Vec::new(),
+            found: None,
         }
     }
 }
@@ -160,6 +164,15 @@ pub enum TargetInfo {
     Command(String),
     /// A server that was already running (`--addr`).
     Addr(String),
+}
+
+impl TargetInfo {
+    /// The command or the address, as the user gave it.
+    pub fn name(&self) -> &str {
+        match self {
+            TargetInfo::Command(name) | TargetInfo::Addr(name) => name,
+        }
+    }
 }
 
 /// Counts of verdicts, after `--strict` is applied.
@@ -194,6 +207,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// The subcommand the report is titled after: `capacity` for a run of the capacity
+    /// search alone (what `unblocked capacity` runs), `check` otherwise.
+    pub fn command(&self) -> &'static str {
+        let capacity_only = !self.checks.is_empty()
+            && self
+                .checks
+                .iter()
+                .all(|c| c.id == crate::kit::concurrency::CAPACITY);
+        if capacity_only { "capacity" } else { "check" }
+    }
+
     /// A check's verdict once `--strict` is applied.
     pub fn verdict_of(&self, check: &CheckResult) -> Verdict {
         check.verdict.under(self.strict)

@@ -1,0 +1,540 @@
+//! `unblocked` under faults and bad input: nothing is lost (unwritable outputs, signals,
+//! setup errors), no process is left behind, messages say what happened, and nonsense is
+//! refused before anything runs.
+
+mod common;
+
+use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
+use common::{
+    Guarded, IO_TIMEOUT, ServerProcess, bin_command, eventually, marked_processes, unique_marker,
+    wait_for_file,
+};
+use nix::sys::signal::Signal;
+use predicates::prelude::*;
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// A whole run may take a while on a busy machine; this only bounds a hang.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn unblocked() -> Command {
+    let mut command = Command::cargo_bin("unblocked").unwrap();
+    command.timeout(RUN_TIMEOUT).env("NO_COLOR", "1");
+    command
+}
+
+fn hello(args: &str) -> String {
+    bin_command("hello-server", &format!("--quiet {args}"))
+}
+
+/// A server command that records that it was started (a file in `dir`), then serves.
+fn recording_server(dir: &std::path::Path) -> String {
+    let started = dir.join("started");
+    format!(
+        "sh -c 'echo $$ > {}; exec {} --bind 127.0.0.1:$PORT --quiet --sleep 300ms'",
+        started.display(),
+        cargo_bin("hello-server").display()
+    )
+}
+
+#[test]
+fn an_unwritable_output_is_a_usage_error_before_any_check_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = recording_server(dir.path());
+    for output in [
+        "/proc/no-such-dir/report.json".to_string(),
+        dir.path().display().to_string(),
+    ] {
+        let started = Instant::now();
+        unblocked()
+            .args(["check", "--server", &server, "--output", &output])
+            .args(["--format", "json"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("--output {output}")));
+        assert!(
+            !dir.path().join("started").exists(),
+            "the server was started"
+        );
+        assert!(started.elapsed() < IO_TIMEOUT, "{:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn a_report_file_is_written_whole_and_leaves_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.json");
+    unblocked()
+        .args(["check", "--server", &hello("--bind 127.0.0.1:{port}")])
+        .args([
+            "--only",
+            "fixtures.get-root",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&file)
+        .assert()
+        .code(0);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).expect("one whole document");
+    assert_eq!(doc["checks"][0]["id"], "fixtures.get-root");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["report.json"]);
+}
+
+#[test]
+fn stdout_that_cannot_be_written_is_a_clear_error_not_a_panic() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut kit = Guarded(
+        std::process::Command::new(cargo_bin("unblocked"))
+            .args(["check", "--server", &hello("--bind 127.0.0.1:{port}")])
+            .args(["--only", "fixtures.get-root"])
+            .stdin(Stdio::null())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let status = kit.wait_within(RUN_TIMEOUT).expect("the kit finishes");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(kit.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the report on stdout: No space left on device"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn setup_errors_still_give_a_document_in_machine_formats() {
+    let crash = "sh -c 'echo cannot open config >&2; exit 7'";
+    let json = unblocked()
+        .args(["check", "--server", crash, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["target"]["command"], crash);
+    assert_eq!(doc["conforming"], false);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("exited with status 7")
+    );
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot open config")
+    );
+
+    let addr = unused_addr();
+    let junit = unblocked()
+        .args(["check", "--addr", &addr, "--startup-timeout", "200ms"])
+        .args(["--format", "junit"])
+        .output()
+        .unwrap();
+    assert_eq!(junit.status.code(), Some(2));
+    let text = String::from_utf8(junit.stdout).unwrap();
+    assert!(text.contains(r#"errors="1""#), "{text}");
+    assert!(text.contains(r#"type="setup-error""#), "{text}");
+    assert!(
+        text.contains(&format!("nothing answered GET / at {addr}")),
+        "{text}"
+    );
+}
+
+/// A port nothing listens on (bound, then freed).
+fn unused_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// Starts the kit on a server that records its pid and its port, and waits until that
+/// server answers: the run is under way.
+fn kit_under_way(
+    dir: &std::path::Path,
+    extra: &[&str],
+    marker: &(String, String),
+) -> (Guarded, u32, String) {
+    let (pid_file, port_file) = (dir.join("pid"), dir.join("port"));
+    let server = format!(
+        "sh -c 'echo $$ > {}; echo $PORT > {}; exec {} --bind 127.0.0.1:$PORT --quiet --sleep 1s'",
+        pid_file.display(),
+        port_file.display(),
+        cargo_bin("hello-server").display()
+    );
+    let kit = std::process::Command::new(cargo_bin("unblocked"))
+        .args(["check", "--server", &server])
+        .args(extra)
+        .env(&marker.0, &marker.1)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let kit = Guarded(kit);
+    let pid: u32 = wait_for_file(&pid_file).parse().unwrap();
+    let addr = format!("127.0.0.1:{}", wait_for_file(&port_file));
+    assert!(eventually(|| unblocked::kit::raw::answers_get_root(
+        addr.parse().unwrap(),
+        Duration::from_secs(1)
+    )));
+    (kit, pid, addr)
+}
+
+#[test]
+fn an_interrupted_run_reports_the_checks_that_finished_and_exits_128_plus_the_signal() {
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = unique_marker();
+        let report = dir.path().join("report.json");
+        let extra = ["--format", "json", "--output", report.to_str().unwrap()];
+        let (mut kit, _, _) = kit_under_way(dir.path(), &extra, &marker);
+        kit.signal(signal);
+        let status = kit
+            .wait_within(IO_TIMEOUT)
+            .expect("the kit exits on the signal");
+        assert_eq!(status.code(), Some(code), "{signal}");
+        let stdout = std::fs::read(&report).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&stdout)
+            .unwrap_or_else(|e| panic!("{signal}: {e}: {}", String::from_utf8_lossy(&stdout)));
+        assert_eq!(doc["interrupted"], true);
+        assert_eq!(doc["conforming"], false);
+        // No check cut short by the teardown is reported as the server's failure.
+        for check in doc["checks"].as_array().unwrap() {
+            assert_ne!(check["verdict"], "fail", "{signal}: {check}");
+        }
+        assert!(
+            eventually(|| marked_processes(&format!("{}={}", marker.0, marker.1)).is_empty()),
+            "{signal}: processes left behind"
+        );
+    }
+}
+
+/// `kill -9` of the kit runs no handler: the supervisor between the kit and the server
+/// gets a parent-death signal and kills every process the server started.
+#[test]
+fn a_killed_kit_leaves_no_process_of_the_servers_tree_behind() {
+    let hello = cargo_bin("hello-server").display().to_string();
+    let two_deep = format!("sh -c '{hello} --bind 127.0.0.1:$PORT --quiet; echo done'");
+    let three_deep = format!(
+        "sh -c \"sh -c '{hello} --bind 127.0.0.1:\\$PORT --quiet; echo inner'; echo outer\""
+    );
+    for server in [two_deep, three_deep] {
+        let marker = unique_marker();
+        let pair = format!("{}={}", marker.0, marker.1);
+        let mut kit = Guarded(
+            std::process::Command::new(cargo_bin("unblocked"))
+                .args(["check", "--server", &server, "--only", "concurrency"])
+                .env(&marker.0, &marker.1)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // The server runs once a hello-server carries the marker.
+        assert!(
+            eventually(|| marked_processes(&pair).iter().any(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim_end() == "hello-server")
+            })),
+            "{server}: the server never ran"
+        );
+        kit.0.kill().unwrap();
+        kit.0.wait().unwrap();
+        assert!(
+            eventually(|| marked_processes(&pair).is_empty()),
+            "{server}: left behind: {:?}",
+            marked_processes(&pair)
+        );
+    }
+}
+
+#[test]
+fn an_address_is_waited_for_and_what_answered_is_quoted() {
+    // Nothing there: the wait lasts the startup timeout and says what the probes saw.
+    let addr = unused_addr();
+    let started = Instant::now();
+    unblocked()
+        .args(["check", "--addr", &addr, "--startup-timeout", "1s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "nothing answered GET / at {addr} within 1s"
+        )))
+        .stderr(predicate::str::contains("refused the connection"));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+
+    // Something that is not HTTP: its first bytes are quoted.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+        }
+    });
+    unblocked()
+        .args(["check", "--addr", &addr, "--startup-timeout", "2s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            r#"it starts with "SSH-2.0-OpenSSH_9.6\r\n""#,
+        ));
+
+    // A server that comes up while the kit waits is checked.
+    let port = unused_addr();
+    let kit = std::process::Command::new(cargo_bin("unblocked"))
+        .args(["check", "--addr", &port, "--startup-timeout", "60s"])
+        .args(["--only", "fixtures.get-root"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut kit = Guarded(kit);
+    let _server = ServerProcess::start("hello-server", &["--bind", &port, "--quiet"]);
+    let status = kit.wait_within(RUN_TIMEOUT).expect("the kit finishes");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn nonsense_is_refused_before_anything_runs() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["check", "--timeout", "0"], "must be more than zero"),
+        (
+            &["check", "--startup-timeout", "0"],
+            "must be more than zero",
+        ),
+        (&["check", "--sleep", "0"], "must be more than zero"),
+        (&["check", "--slow", "0"], "'--slow <K>'"),
+        (&["check", "--max", "0"], "'--max <N>'"),
+        (&["capacity", "--max", "0"], "'--max <N>'"),
+        (
+            &["check", "--server", "x", "--sleep", "1s"],
+            "cannot be used with",
+        ),
+        (
+            &["check", "--only", "fixtures.no-such-case"],
+            "no check or group has this name",
+        ),
+        (&["check", "--server-dir", "/tmp"], "--server"),
+    ];
+    for (args, message) in cases {
+        unblocked()
+            .args(*args)
+            .timeout(IO_TIMEOUT)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*message));
+    }
+    for args in [["--read-timeout", "0"], ["--max-connections", "0"]] {
+        Command::cargo_bin("hello-server")
+            .unwrap()
+            .args(args)
+            .timeout(IO_TIMEOUT)
+            .assert()
+            .code(2);
+    }
+}
+
+#[test]
+fn port_variables_in_a_server_command_are_substituted_without_a_shell() {
+    for placeholder in ["{port}", "$PORT", "${PORT}"] {
+        let server = bin_command(
+            "hello-server",
+            &format!("--bind 127.0.0.1:{placeholder} --quiet"),
+        );
+        unblocked()
+            .args(["check", "--server", &server, "--only", "fixtures.get-root"])
+            .assert()
+            .code(0);
+    }
+}
+
+#[test]
+fn server_dir_is_the_working_directory_of_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.html"), "<p>hi</p>").unwrap();
+    // Like the book's server, it needs its page in its working directory.
+    let server = format!(
+        "sh -c 'test -f hello.html || exit 9; exec {} --bind 127.0.0.1:$PORT --quiet'",
+        cargo_bin("hello-server").display()
+    );
+    unblocked()
+        .args(["check", "--server", &server, "--only", "fixtures.get-root"])
+        .arg("--server-dir")
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    unblocked()
+        .args(["check", "--server", &server, "--only", "fixtures.get-root"])
+        .current_dir(std::env::temp_dir())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exited with status 9"));
+}
+
+/// With `--addr` the kit cannot restart the server: once it is gone, one check says where
+/// it stopped and every later one is skipped for that reason.
+#[test]
+fn a_server_gone_under_addr_stops_the_run_with_one_reason() {
+    let server = ServerProcess::start(
+        "broken-server",
+        &["--bind", "127.0.0.1:0", "--flaw", "exit-after-first"],
+    );
+    let output = unblocked()
+        .args([
+            "check",
+            "--addr",
+            &server.addr.to_string(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let checks = doc["checks"].as_array().unwrap();
+    // The kit's wait for the address was the one answer; the first check finds it gone.
+    assert_eq!(checks[0]["rule"], "stopped-answering", "{}", checks[0]);
+    let reason = format!(
+        "the server stopped answering at {}",
+        checks[0]["id"].as_str().unwrap()
+    );
+    for check in &checks[1..] {
+        assert_eq!(check["verdict"], "skip", "{check}");
+        assert!(
+            check["detail"].as_str().unwrap().starts_with(&reason),
+            "{check}"
+        );
+    }
+    let human = unblocked()
+        .args(["check", "--addr", &server.addr.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        text.lines()
+            .filter(|l| l.contains("stopped answering"))
+            .count()
+            <= 4,
+        "one reason per group, not one per check:\n{text}"
+    );
+}
+
+/// A server that stops (SIGSTOP) mid-run gets a verdict within the timeouts: the check
+/// that met it fails, the kit restarts it, and the run goes on.
+#[test]
+fn a_stopped_server_gets_a_verdict_within_the_timeouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique_marker();
+    let report = dir.path().join("report.json");
+    let (mut kit, pid, _) = kit_under_way(
+        dir.path(),
+        &[
+            "--only",
+            "fixtures",
+            "--timeout",
+            "1s",
+            "--format",
+            "json",
+            "--output",
+            report.to_str().unwrap(),
+        ],
+        &marker,
+    );
+    let started = Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGSTOP).unwrap();
+    let status = kit.wait_within(Duration::from_secs(120)).expect("no hang");
+    assert_eq!(status.code(), Some(1));
+    eprintln!("finished {:?} after the stop", started.elapsed());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let stopped: Vec<_> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["rule"] == "stopped-answering")
+        .collect();
+    assert_eq!(stopped.len(), 1, "{doc}");
+    assert!(stopped[0]["detail"].as_str().unwrap().contains("restarted"));
+}
+
+#[test]
+fn k_lowered_to_fit_the_open_file_limit_is_said_in_the_normal_report() {
+    let kit = cargo_bin("unblocked").display().to_string();
+    let script = format!(
+        "ulimit -n 256 && exec {kit} check --sleep 300ms --only concurrency.slow-does-not-delay-fast --slow 1000"
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .timeout(RUN_TIMEOUT)
+        .assert()
+        .stdout(
+            predicate::str::is_match(
+                r"(?m)^note: concurrency\.slow-does-not-delay-fast: K lowered from 1000 to \d+",
+            )
+            .unwrap(),
+        );
+}
+
+#[test]
+fn a_fixture_pause_longer_than_the_timeout_skips_the_case_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slow.toml"),
+        "[[case]]\nid = \"an-hour-apart\"\ndescription = \"pieces an hour apart\"\n\
+         kind = \"hello\"\nchunks = [\"GET / HTTP/1.1\\r\\n\", \"\\r\\n\"]\npause = \"1h\"\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    unblocked()
+        .args([
+            "check",
+            "--sleep",
+            "300ms",
+            "--only",
+            "fixtures.an-hour-apart",
+            "--cases",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("SKIP"))
+        .stdout(predicate::str::contains(
+            "shorten its pause or raise --timeout",
+        ));
+    assert!(started.elapsed() < IO_TIMEOUT);
+}
+
+#[test]
+fn replay_sends_pieces_with_their_pause_and_prints_the_answer() {
+    let server = ServerProcess::reference(&[]);
+    unblocked()
+        .args([
+            "replay",
+            "--addr",
+            &server.addr.to_string(),
+            "--pause",
+            "50ms",
+        ])
+        .args(["--", r"GET / HT", r"TP/1.1\r\n\r\n"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(r"HTTP/1.1 200 OK\r\n"));
+}
