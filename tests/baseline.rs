@@ -45,15 +45,17 @@ fn check(server: &str, args: &[&str]) -> (i32, Value) {
     (output.status.code().unwrap(), report)
 }
 
-fn verdict_of<'a>(report: &'a Value, id: &str) -> &'a str {
+fn check_of<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no {id}"))["verdict"]
-        .as_str()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no {id}"))
+}
+
+fn verdict_of<'a>(report: &'a Value, id: &str) -> &'a str {
+    check_of(report, id)["verdict"].as_str().unwrap()
 }
 
 fn with_verdict<'a>(report: &'a Value, verdict: &str) -> Vec<&'a str> {
@@ -116,12 +118,7 @@ fn known_failures_pass_new_ones_fail_and_fixed_ones_are_said() {
     let (code, report) = check(&broken("none"), &args(&["--baseline", path_arg(&file)]));
     assert_eq!(code, 0, "{report}");
     assert_eq!(verdict_of(&report, "fixtures.lowercase-get-root"), "fixed");
-    let fixed = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "fixtures.lowercase-get-root")
-        .unwrap();
+    let fixed = check_of(&report, "fixtures.lowercase-get-root");
     assert!(
         fixed["detail"]
             .as_str()
@@ -158,12 +155,7 @@ fn update_baseline_rewrites_the_file_and_keeps_the_reasons_written_in_it() {
         .concat(),
     );
     assert_eq!(code, 0, "{report}");
-    let known = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "fixtures.lowercase-get-root")
-        .unwrap();
+    let known = check_of(&report, "fixtures.lowercase-get-root");
     assert!(
         known["detail"]
             .as_str()
