@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-report.png}
+case $out in /*) ;; *) out=$PWD/$out ;; esac
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
@@ -15,5 +16,5 @@ target/release/unblocked check --format html --output "$dir/report.html" --seed 
   --server 'target/release/broken-server --bind 127.0.0.1:{port} --flaw sequential' \
   --only pages,fixtures.get-root,concurrency --slow 8 || true
 chromium --headless --no-sandbox --disable-gpu --window-size=1200,2400 \
-  --screenshot="$PWD/$out" "file://$dir/report.html" 2>/dev/null
+  --screenshot="$out" "file://$dir/report.html" 2>/dev/null
 echo "wrote $out"

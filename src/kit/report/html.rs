@@ -178,7 +178,12 @@ pub fn report_body(report: &Report, prefix: &str) -> String {
     }
     for (group, checks) in super::human::groups(report) {
         let _ = writeln!(out, "<section id=\"{}\">", attr(&anchor(prefix, group)));
-        let _ = writeln!(out, "<h2>{} ({} checks)</h2>", text(group), checks.len());
+        let count = if checks.len() == 1 {
+            "1 check".to_string()
+        } else {
+            format!("{} checks", checks.len())
+        };
+        let _ = writeln!(out, "<h2>{} ({count})</h2>", text(group));
         let _ = writeln!(out, "<table>");
         for check in checks {
             check_row(&mut out, report, check, prefix);
@@ -494,12 +499,8 @@ fn draw_entry(
         "fast" => "#009E73",
         _ => "#777777",
     };
-    let end = e
-        .end
-        .or(e.first_byte)
-        .or(e.sent)
-        .or(e.connected)
-        .unwrap_or(start);
+    // A request that never ended was still in flight when the check gave up: to the edge.
+    let end = e.end.unwrap_or(Duration::MAX);
     let (top, h) = (y + 3.0, ROW_HEIGHT - 6.0);
     if e.role == "fast"
         && let Some(budget) = budget
@@ -549,11 +550,15 @@ fn draw_entry(
     let status = e.status.map_or("---".to_string(), |s| s.to_string());
     let _ = writeln!(
         svg,
-        "<text x=\"{:.1}\" y=\"{:.1}\">{}{}</text>",
+        "<text x=\"{:.1}\" y=\"{:.1}\"{}>{}</text>",
         SVG_WIDTH - STATUS_WIDTH + 6.0,
         y + ROW_HEIGHT / 2.0 + 4.0,
-        text(&status),
-        if late { " late" } else { "" }
+        if late {
+            " fill=\"#D55E00\" font-weight=\"bold\""
+        } else {
+            ""
+        },
+        text(&status)
     );
 }
 
