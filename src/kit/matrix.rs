@@ -404,8 +404,8 @@ pub fn run_cli(args: &MatrixArgs) -> Ended {
     let base = Settings {
         strict: args.report.strict,
         timeout: args.timeout,
-        only: args.only.clone(),
-        skip: args.skip.clone(),
+        only: args.selection.only.clone(),
+        skip: args.selection.skip.clone(),
         target: TargetOptions {
             startup_timeout: args.startup_timeout,
             ..TargetOptions::default()

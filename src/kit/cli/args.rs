@@ -103,6 +103,17 @@ pub struct BaselineArgs {
     pub update_baseline: bool,
 }
 
+/// Which checks run.
+#[derive(Args, Clone, Debug)]
+pub struct SelectionArgs {
+    /// Run only these groups or check ids (repeatable, or comma-separated).
+    #[arg(long, value_name = "GROUP_OR_ID", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Skip these groups or check ids (repeatable, or comma-separated).
+    #[arg(long, value_name = "GROUP_OR_ID", value_delimiter = ',')]
+    pub skip: Vec<String>,
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -114,12 +125,8 @@ pub struct CheckArgs {
     /// Print the selected check ids and exit.
     #[arg(long)]
     pub list: bool,
-    /// Run only these groups or check ids (repeatable, or comma-separated).
-    #[arg(long, value_name = "GROUP_OR_ID", value_delimiter = ',')]
-    pub only: Vec<String>,
-    /// Skip these groups or check ids (repeatable, or comma-separated).
-    #[arg(long, value_name = "GROUP_OR_ID", value_delimiter = ',')]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Compare bodies with DIR/hello.html and DIR/404.html instead of learning the pages.
     #[arg(long, value_name = "DIR")]
     pub pages: Option<PathBuf>,
@@ -184,12 +191,8 @@ pub struct MatrixArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub report: ReportArgs,
-    /// Run only these groups or check ids (repeatable, or comma-separated).
-    #[arg(long, value_name = "GROUP_OR_ID", value_delimiter = ',')]
-    pub only: Vec<String>,
-    /// Skip these groups or check ids (repeatable, or comma-separated).
-    #[arg(long, value_name = "GROUP_OR_ID", value_delimiter = ',')]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Time allowed for a complete response (the slow route excepted).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
     pub timeout: Duration,
@@ -270,8 +273,8 @@ impl CheckArgs {
             timeout: self.timeout,
             pages_dir: self.pages.clone(),
             cases_dir: self.cases.clone(),
-            only: self.only.clone(),
-            skip: self.skip.clone(),
+            only: self.selection.only.clone(),
+            skip: self.selection.skip.clone(),
             target: self.target.options(),
             fuzz: FuzzSettings {
                 cases: self.fuzz_cases,

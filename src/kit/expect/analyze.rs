@@ -493,22 +493,7 @@ fn kind_of(features: &[FeatureId], route: Route, line_ok: bool) -> Kind {
 /// for `/sleep`. Errs on the side of yes: it only keeps slow requests out of fuzzing and
 /// picks the longer timeout.
 fn may_mean_sleep(path: &[u8]) -> bool {
-    let mut decoded = Vec::with_capacity(path.len());
-    let mut i = 0;
-    while i < path.len() {
-        if path[i] == b'%'
-            && let Some(byte) = path
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            decoded.push(byte);
-            i += 3;
-            continue;
-        }
-        decoded.push(path[i]);
-        i += 1;
-    }
+    let mut decoded = grammar::percent_decode(path, |_| true);
     decoded.make_ascii_lowercase();
     decoded.retain(|&b| b != b'/');
     decoded.windows(5).any(|w| w == b"sleep")

@@ -245,6 +245,14 @@ pub fn normalize_path(path: &[u8]) -> Vec<u8> {
 /// `%XX` of an unreserved character (ALPHA, DIGIT, `-`, `.`, `_`, `~`) decoded; every other
 /// escape kept as it is.
 fn decode_unreserved(path: &[u8]) -> Vec<u8> {
+    percent_decode(path, |byte| {
+        byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)
+    })
+}
+
+/// `path` with each valid `%XX` whose byte `decode` accepts replaced by that byte; every
+/// other byte, and every other escape, kept as it is.
+pub fn percent_decode(path: &[u8], decode: impl Fn(u8) -> bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < path.len() {
@@ -253,7 +261,7 @@ fn decode_unreserved(path: &[u8]) -> Vec<u8> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-            && (byte.is_ascii_alphanumeric() || b"-._~".contains(&byte))
+            && decode(byte)
         {
             out.push(byte);
             i += 3;
