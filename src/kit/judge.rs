@@ -524,8 +524,9 @@ fn silent(case: &Case<'_>, found: &mut Findings, i: usize, at: &str, e: &Expecta
 /// Bytes after the last expected response.
 fn surplus(case: &Case<'_>, found: &mut Findings) {
     let ex = case.ex;
+    // A plan holds at least one request: an empty send is the `empty` request.
     let n = case.plan.requests.len();
-    let i = n.saturating_sub(1);
+    let i = n - 1;
     let extra_responses = ex.responses.len() - n;
     if extra_responses > 0 && !case.open_ended {
         found.fail(
@@ -536,7 +537,7 @@ fn surplus(case: &Case<'_>, found: &mut Findings) {
         return;
     }
     let ends = ex.responses.last().map_or(0, |last| last.end);
-    if n > 0 && ex.received.len() > ends && !case.open_ended && extra_responses == 0 {
+    if ex.received.len() > ends && !case.open_ended && extra_responses == 0 {
         surplus_after(case, found, i);
     }
 }

@@ -45,3 +45,23 @@ pub mod settings;
 pub mod supervise;
 pub mod target;
 pub mod timed_client;
+
+/// The README shows the tables the kit actually uses (a unit test, so that mutation
+/// testing of the table code with `--lib` sees it).
+#[cfg(test)]
+mod readme_tables {
+    #[test]
+    fn readme_prints_the_rows_the_features_and_the_rules() {
+        let readme = include_str!("../../README.md");
+        for (what, table) in [
+            ("rows", super::expect::markdown_rows()),
+            ("features", super::expect::features::markdown_table()),
+            ("rules", super::judge::markdown_rules()),
+        ] {
+            assert!(
+                readme.contains(&table),
+                "README.md is out of date; paste these {what}:\n{table}"
+            );
+        }
+    }
+}

@@ -89,8 +89,6 @@ struct Reading {
     may_be_slow: bool,
     normal_path: Option<Vec<u8>>,
     version: Option<(u8, u8)>,
-    /// The request line's words read tolerantly with no feature that forbids serving it.
-    line_ok: bool,
 }
 
 impl Reading {
@@ -108,7 +106,6 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
         may_be_slow: false,
         normal_path: None,
         version: None,
-        line_ok: false,
     };
     if follows {
         r.add(FollowsARequest);
@@ -133,17 +130,14 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
             r.may_be_slow |= partial_may_be_slow(partial);
         }
         r.add(IncompleteHead);
-        sizes(&mut r, partial.len() + 1, false, rest.len() + 1, 0);
+        sizes(&mut r, partial.len() + 1, false, rest.len(), 0);
         return finish(r, rest.len(), false, true, false);
     };
     read_request_line(&mut r, line);
     let head = read_fields(&mut lines);
     let bare_lf = lines.bare_lf;
-    let head_len = if head.complete {
-        lines.pos
-    } else {
-        rest.len() + 1
-    };
+    // The reference refuses a head once it holds more than its limit, ended or not.
+    let head_len = if head.complete { lines.pos } else { rest.len() };
     sizes(&mut r, line.len(), true, head_len, head.fields);
     if !head.complete {
         r.add(IncompleteHead);
@@ -182,7 +176,7 @@ fn finish(
     r.features.sort();
     r.features.dedup();
     let slow = r.route == Route::Slow;
-    let kind = kind_of(&r.features, r.route, r.line_ok);
+    let kind = kind_of(&r.features, r.route);
     RequestFacts {
         kind,
         route: r.route,
@@ -251,7 +245,6 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
         Some((1, _)) => r.add(LaterMinorVersion),
         Some(_) => r.add(UnsupportedMajorVersion),
     }
-    r.line_ok = method_ok && target_ok && r.version.is_some();
     let get_or_head = words.method == b"GET" || words.method == b"HEAD";
     if method_ok && !get_or_head {
         r.add(if words.method == b"OPTIONS" {
@@ -440,7 +433,7 @@ fn body(r: &mut Reading, head: &FieldLines, sent: u64) -> (u64, bool, bool) {
 }
 
 /// The row of a request: its most telling feature, or its route.
-fn kind_of(features: &[FeatureId], route: Route, line_ok: bool) -> Kind {
+fn kind_of(features: &[FeatureId], route: Route) -> Kind {
     let has = |f: FeatureId| features.contains(&f);
     let any = |list: &[FeatureId]| list.iter().any(|&f| has(f));
     if has(Empty) {
@@ -474,8 +467,6 @@ fn kind_of(features: &[FeatureId], route: Route, line_ok: bool) -> Kind {
         Kind::OtherMinorVersion
     } else if has(NonNormalPath) {
         Kind::NormalizedPath
-    } else if !line_ok {
-        Kind::Malformed
     } else {
         match route {
             Route::Hello if has(HeadMethod) => Kind::HeadHello,

@@ -490,6 +490,334 @@ fn explicit_expectations_replace_the_derived_ones() {
 }
 
 #[test]
+fn an_explicit_expectation_allows_only_what_it_lists_with_the_route_pages() {
+    // A malformed line, whose derived expectation allows any client error.
+    let loose = first(b"GET  / HTTP/1.1\r\n\r\n");
+    assert!(loose.allows(S(403)));
+    let e = Expectation::explicit(&loose, &[S(200)], &[S(404)]);
+    assert!(!e.allows(S(403)) && !e.allows(S(400)));
+    let pages = |e: &Expectation| {
+        [S(200), S(404)].map(|o| e.entries(o).iter().map(|a| a.page).collect::<Vec<_>>())
+    };
+    assert_eq!(pages(&e), [vec![Page::Hello], vec![Page::NotFound]]);
+    // A HEAD answer has no body to compare.
+    let head = Expectation::explicit(&first(b"HEAD / HTTP/1.1\r\n\r\n"), &[S(200)], &[S(404)]);
+    assert_eq!(pages(&head), [vec![Page::Any], vec![Page::Any]]);
+}
+
+#[test]
+fn allowed_entries_are_kept_once_per_outcome_grade_and_page() {
+    let entry = |grade, page| Allowed {
+        outcome: S(200),
+        grade,
+        page,
+        because: Because::Route,
+    };
+    let mut e = first(b"GET / HTTP/1.1\r\n\r\n");
+    e.set_allowed(vec![
+        entry(Grade::NonStrict, Page::Hello),
+        entry(Grade::Strict, Page::Hello),
+        entry(Grade::Strict, Page::Hello),
+        entry(Grade::Strict, Page::Any),
+    ]);
+    let kept: Vec<_> = e.allowed.iter().map(|a| (a.grade, a.page)).collect();
+    assert_eq!(
+        kept,
+        [
+            (Grade::Strict, Page::Hello),
+            (Grade::Strict, Page::Any),
+            (Grade::NonStrict, Page::Hello)
+        ]
+    );
+}
+
+#[test]
+fn the_references_limits_hold_what_any_server_must_accept() {
+    // RFC 9112 section 3 recommends request lines of at least 8,000 octets; the reference
+    // refuses only longer ones, and its head limit holds such a line.
+    // Above SMALL_HEAD any mature server may refuse; the reference accepts more.
+    let limits = [
+        ("request line", LONG_REQUEST_LINE + 2, MIN_LINE_LIMIT),
+        ("head holding such a line", SMALL_HEAD, MIN_LINE_LIMIT),
+        ("reference's head", LARGE_HEAD, SMALL_HEAD + 1),
+    ];
+    for (what, accepted, must_accept) in limits {
+        assert!(
+            accepted >= must_accept,
+            "{what}: {accepted} < {must_accept}"
+        );
+    }
+}
+
+#[test]
+fn a_head_is_refused_once_it_holds_more_than_the_limit_ended_or_not() {
+    // Measured on hello-server: a half-closed head of exactly LARGE_HEAD bytes gets 400
+    // (it ended early), one byte more gets 431; an unended request line gets 414 once it
+    // holds more than the limit and a CR.
+    let head = |len: usize| {
+        let start = b"GET / HTTP/1.1\r\nX: ";
+        [start.as_slice(), &vec![b'a'; len - start.len()]].concat()
+    };
+    assert_eq!(half_closed(&head(LARGE_HEAD)).strict(), [S(400)]);
+    assert!(
+        half_closed(&head(LARGE_HEAD + 1))
+            .strict()
+            .contains(&S(431))
+    );
+    let line = |len: usize| [b"GET /".as_slice(), &vec![b'a'; len - 5]].concat();
+    assert!(
+        !half_closed(&line(LONG_REQUEST_LINE + 1))
+            .strict()
+            .contains(&S(414))
+    );
+    assert!(
+        half_closed(&line(LONG_REQUEST_LINE + 2))
+            .strict()
+            .contains(&S(414))
+    );
+}
+
+#[test]
+fn requests_after_an_invalid_field_line_are_not_counted() {
+    // A server may read the invalid line otherwise and see other request boundaries.
+    let two = b"GET / HTTP/1.1\r\nBad Field: 1\r\nContent-Length: 0\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    let plan = Plan::of(&Delivery::whole(&two[..]));
+    assert_eq!(plan.requests.len(), 1);
+    assert!(plan.open_ended());
+}
+
+#[test]
+fn a_later_send_follows_a_request_and_a_plan_knows_when_it_may_be_slow() {
+    let mut delivery = Delivery::whole(&b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
+    delivery.later.push(crate::kit::raw::Later {
+        after_responses: 1,
+        bytes: b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+    });
+    let plan = Plan::of(&delivery);
+    let follows = |e: &Expectation| e.features.iter().filter(|&&f| f == FollowsARequest).count();
+    assert_eq!(
+        plan.requests.iter().map(follows).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert!(plan.slow());
+    assert!(!Plan::of(&Delivery::whole(&b"GET / HTTP/1.1\r\n\r\n"[..])).slow());
+    assert_eq!(
+        plan.describe(),
+        "#1: 200 (slow); #2: 404, close (not-found)"
+    );
+    assert_eq!(plan.requests[1].feature_names(), "follows-a-request");
+    assert_eq!(
+        first(b"HEAD / HTTP/1.0\r\n\r\n").feature_names(),
+        "head-method, http-1.0"
+    );
+}
+
+#[test]
+fn any_client_error_is_described_after_the_listed_outcomes() {
+    let mut loose = first(b"GET  / HTTP/1.1\r\n\r\n");
+    assert!(
+        loose.describe().ends_with(", any 4xx"),
+        "{}",
+        loose.describe()
+    );
+    let strict_400 = Allowed {
+        outcome: S(400),
+        grade: Grade::Strict,
+        page: Page::Any,
+        because: Because::Route,
+    };
+    loose.set_allowed(vec![strict_400]);
+    assert!(
+        loose.describe().ends_with("; non-strict: any 4xx"),
+        "{}",
+        loose.describe()
+    );
+}
+
+#[test]
+fn bytes_after_the_last_request_on_a_connection_are_data_after_close() {
+    // RFC 9112 section 9.3: HTTP/1.0 closes unless keep-alive is asked; section 9.6: no
+    // request follows `Connection: close`.
+    let after = |head: &str| {
+        let bytes = format!("{head}\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        first(bytes.as_bytes()).features.contains(&DataAfterClose)
+    };
+    assert!(after("GET / HTTP/1.0"));
+    assert!(!after("GET / HTTP/1.0\r\nConnection: keep-alive"));
+    assert!(after("GET / HTTP/1.1\r\nConnection: close"));
+    assert!(!after("GET / HTTP/1.1"));
+    assert!(!after("GET / HTTP/1.1\r\nConnection: keep-alive"));
+    // Nothing after: nothing to say.
+    assert!(
+        !first(b"GET / HTTP/1.0\r\n\r\n")
+            .features
+            .contains(&DataAfterClose)
+    );
+}
+
+#[test]
+fn the_reference_refuses_a_body_over_one_mebibyte() {
+    // The documented limit of hello-server (README, "The contract"): 1 MiB.
+    let post = |len: u64| {
+        let head = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n");
+        first(head.as_bytes())
+    };
+    assert!(!post(1 << 20).features.contains(&LargeBody));
+    let over = post((1 << 20) + 1);
+    assert!(over.features.contains(&LargeBody));
+    assert!(over.strict().contains(&S(413)));
+}
+
+/// The facts of the first request in `bytes`: features, route and normalised path.
+fn facts(bytes: &[u8]) -> (Vec<FeatureId>, Route, Option<String>) {
+    let f = analyze(bytes).first().clone();
+    let normal = f.normal_path.map(|p| String::from_utf8(p).unwrap());
+    (f.features, f.route, normal)
+}
+
+#[test]
+fn each_request_line_feature_is_found_where_it_is_and_only_there() {
+    let line = |l: &str| format!("{l}\r\nHost: x\r\n\r\n").into_bytes();
+    let slash = || Some("/sleep".to_string());
+    for (request, features, route, normal) in [
+        ("GET /sleep HTTP/1.1", vec![], Route::Slow, None),
+        ("HEAD /sleep HTTP/1.1", vec![HeadMethod], Route::Slow, None),
+        // RFC 9110 9.3: only GET and HEAD are the book's routes.
+        ("POST / HTTP/1.1", vec![OtherMethod], Route::NotFound, None),
+        (
+            "POST /sleep HTTP/1.1",
+            vec![OtherMethod],
+            Route::NotFound,
+            None,
+        ),
+        // RFC 9112 3.2.3-3.2.4: authority-form is for CONNECT, asterisk-form for OPTIONS.
+        (
+            "CONNECT h:80 HTTP/1.1",
+            vec![OtherMethod, AuthorityForm],
+            Route::NotFound,
+            None,
+        ),
+        ("GET h:80 HTTP/1.1", vec![BadTarget], Route::NotFound, None),
+        (
+            "OPTIONS * HTTP/1.1",
+            vec![OptionsMethod],
+            Route::NotFound,
+            None,
+        ),
+        ("GET * HTTP/1.1", vec![BadTarget], Route::NotFound, None),
+        (
+            "GET /sleep/ HTTP/1.1",
+            vec![TrailingSlash],
+            Route::NotFound,
+            slash(),
+        ),
+        (
+            "GET /a/../sleep HTTP/1.1",
+            vec![NonNormalPath],
+            Route::Slow,
+            slash(),
+        ),
+        (
+            "GET /?a=%zz HTTP/1.1",
+            vec![Query, BadPercentInQuery],
+            Route::Hello,
+            None,
+        ),
+        (
+            "GET /%zz?a HTTP/1.1",
+            vec![MalformedTarget, Query],
+            Route::NotFound,
+            None,
+        ),
+        (
+            "G@T / HTTP/1.1",
+            vec![MalformedMethod],
+            Route::NotFound,
+            None,
+        ),
+        ("GET / HTTP/1.0", vec![Http10], Route::Hello, None),
+        (
+            "GET / HTTP/1.2",
+            vec![LaterMinorVersion],
+            Route::Hello,
+            None,
+        ),
+        (
+            "GET / HTTP/2.0",
+            vec![UnsupportedMajorVersion],
+            Route::Hello,
+            None,
+        ),
+        ("GET / HTTP/1", vec![MalformedVersion], Route::Hello, None),
+    ] {
+        let mut features = features;
+        features.sort();
+        assert_eq!(
+            facts(&line(request)),
+            (features, route, normal),
+            "{request}"
+        );
+    }
+}
+
+#[test]
+fn each_field_and_body_feature_is_found_where_it_is_and_only_there() {
+    let head = |fields: &str, body: &str| format!("GET / HTTP/1.1\r\n{fields}\r\n{body}");
+    for (fields, body, features) in [
+        ("Host: x\r\nHost: x\r\n", "", vec![InvalidHost]),
+        // RFC 9110 8.6: identical Content-Length values may be read as one.
+        (
+            "Host: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n",
+            "abc",
+            vec![],
+        ),
+        (
+            "Host: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n",
+            "abc",
+            vec![InvalidContentLength],
+        ),
+        // A lenient server reads `+3` as 3: with 3 bytes sent it has all it waits for.
+        (
+            "Host: x\r\nContent-Length: +3\r\n",
+            "abc",
+            vec![InvalidContentLength],
+        ),
+        (
+            "Host: x\r\nContent-Length: +4\r\n",
+            "abc",
+            vec![InvalidContentLength, LenientContentLength],
+        ),
+    ] {
+        let bytes = head(fields, body);
+        assert_eq!(facts(bytes.as_bytes()).0, features, "{fields:?}");
+    }
+    // An invalid field line beside a valid length: the body is still awaited.
+    let waiting =
+        analyze(head("Host: x\r\nBad Field: 1\r\nContent-Length: 5\r\n", "ab").as_bytes());
+    assert!(!waiting.first().complete);
+    assert!(waiting.first().has(IncompleteHead));
+}
+
+#[test]
+fn size_features_start_just_above_their_limits() {
+    // A complete request line of `len` octets (without CRLF) and a head of `len` octets.
+    let line = |len: usize| {
+        format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(len - 14)).into_bytes()
+    };
+    let head = |len: usize| {
+        let start = "GET / HTTP/1.1\r\nHost: x\r\nX: ";
+        format!("{start}{}\r\n\r\n", "a".repeat(len - start.len() - 4)).into_bytes()
+    };
+    let has = |bytes: Vec<u8>, f: FeatureId| analyze(&bytes).first().has(f);
+    assert!(!has(line(MIN_LINE_LIMIT - 2), LongRequestLine));
+    assert!(has(line(MIN_LINE_LIMIT - 1), LongRequestLine));
+    assert!(!has(head(SMALL_HEAD), BigHead));
+    assert!(has(head(SMALL_HEAD + 1), BigHead));
+    assert!(!has(head(LARGE_HEAD), OversizedHead));
+    assert!(has(head(LARGE_HEAD + 1), OversizedHead));
+}
+
+#[test]
 fn markdown_tables_list_every_row_and_feature() {
     let rows = markdown_rows();
     let features = features::markdown_table();

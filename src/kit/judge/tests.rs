@@ -584,3 +584,85 @@ fn without_pages_bodies_are_not_compared_but_redirects_still_are() {
     );
     assert_eq!(judge(&plan, &ex, None).rule, Some("redirect-elsewhere"));
 }
+
+fn judgement(request: &[u8], received: &[u8], ending: Ending) -> Judgement {
+    let delivery = Delivery::whole(request);
+    let plan = Plan::of(&delivery);
+    let ex = exchange(delivery, &plan, received, ending);
+    judge(&plan, &ex, Some(&pages()))
+}
+
+#[test]
+fn the_first_of_equal_findings_is_blamed() {
+    // Two non-strict findings on one answer: the HTTP/1.0 status line comes first.
+    let v10_until_close = [
+        b"HTTP/1.0 200 OK\r\n\r\n".as_slice(),
+        pages().hello.as_ref(),
+    ]
+    .concat();
+    let j = judgement(GET, &v10_until_close, Ending::Closed);
+    assert_eq!(
+        (j.verdict, j.rule),
+        (Verdict::NonStrict, Some("status-line-http-1.0"))
+    );
+    assert!(j.detail.contains("no Content-Length"), "{}", j.detail);
+}
+
+#[test]
+fn notes_say_what_was_expected_and_why_it_is_allowed() {
+    // One request: no "request 1: " prefix.
+    let j = judgement(NOPE, &hello(), Ending::KeptOpen);
+    assert!(
+        j.detail.starts_with("status 200 is not allowed"),
+        "{}",
+        j.detail
+    );
+    // Allowed only non-strictly: the note names the feature that allows it, and only it.
+    let j = judgement(b"GET /./ HTTP/1.1\r\n\r\n", &hello(), Ending::KeptOpen);
+    assert_eq!(j.rule, Some("status-non-strict"));
+    assert!(
+        j.detail
+            .starts_with("status 200 is allowed (the route a tolerant server serves), but"),
+        "{}",
+        j.detail
+    );
+    // Wrong pages: what came and what was expected.
+    let other = response("200 OK", b"something", true);
+    assert_eq!(
+        judgement(GET, &other, Ending::KeptOpen).detail,
+        "the 200 carried a body of 9 bytes, where the hello page was expected"
+    );
+    let hello_as_404 = response("404 NOT FOUND", &pages().hello, true);
+    assert_eq!(
+        judgement(NOPE, &hello_as_404, Ending::KeptOpen).detail,
+        "the 404 carried the hello page, where the 404 page was expected"
+    );
+    let options = response("200 OK", &pages().hello, true);
+    let j = judgement(b"OPTIONS * HTTP/1.1\r\n\r\n", &options, Ending::KeptOpen);
+    assert_eq!(
+        (j.rule, j.detail.as_str()),
+        (
+            Some("wrong-page"),
+            "the 200 carried the hello page, where anything but the hello page was expected"
+        )
+    );
+}
+
+#[test]
+fn a_location_is_judged_by_its_path() {
+    assert_eq!(location_path(b"/a/b"), b"/a/b");
+    assert_eq!(location_path(b"http://h/a/b"), b"/a/b");
+    assert_eq!(location_path(b"https://example.com/x"), b"/x");
+    assert_eq!(location_path(b"http://example.com"), b"/");
+}
+
+#[test]
+fn bytes_on_a_connection_that_sent_no_request_are_malformed() {
+    // No request, so no answer owed: bytes that start no response are the server's fault.
+    let j = judgement(b"", b"garbage", Ending::Closed);
+    assert_eq!(
+        (j.verdict, j.rule, j.request),
+        (Verdict::Fail, Some("malformed-response"), 0),
+        "{j:?}"
+    );
+}
