@@ -42,14 +42,19 @@ fn not_found() -> Vec<u8> {
     response("404 NOT FOUND", &pages().not_found, true)
 }
 
+/// The judgement on `delivery` answered with `received`, against the bundled pages.
+fn judged(delivery: Delivery, received: &[u8], ending: Ending) -> Judgement {
+    let plan = Plan::of(&delivery);
+    let ex = exchange(delivery, &plan, received, ending);
+    judge(&plan, &ex, Some(&pages()))
+}
+
 fn verdict_with(
     delivery: Delivery,
     received: &[u8],
     ending: Ending,
 ) -> (Verdict, Option<&'static str>) {
-    let plan = Plan::of(&delivery);
-    let ex = exchange(delivery, &plan, received, ending);
-    let j = judge(&plan, &ex, Some(&pages()));
+    let j = judged(delivery, received, ending);
     (j.verdict, j.rule)
 }
 
@@ -586,10 +591,7 @@ fn without_pages_bodies_are_not_compared_but_redirects_still_are() {
 }
 
 fn judgement(request: &[u8], received: &[u8], ending: Ending) -> Judgement {
-    let delivery = Delivery::whole(request);
-    let plan = Plan::of(&delivery);
-    let ex = exchange(delivery, &plan, received, ending);
-    judge(&plan, &ex, Some(&pages()))
+    judged(Delivery::whole(request), received, ending)
 }
 
 #[test]
