@@ -115,12 +115,18 @@ if want go-net-http; then
 fi
 
 if want java-httpserver; then
-    # The single-file source launcher (java Server.java) needs a JDK (jdk.compiler), 11 or later.
-    java_ok() { java --version > /dev/null 2>&1 && java --list-modules 2> /dev/null | grep -q '^jdk.compiler' && java --list-modules | grep -q '^jdk.httpserver'; }
-    if java_ok || { apt_install openjdk-17-jdk-headless && java_ok; }; then
-        say "java-httpserver: ready ($(java --version 2>&1 | head -1))"
+    # Compiled once here: `java Server.java` would compile the source at every start, and
+    # the kit starts several instances at once.
+    java_ok() { javac --version > /dev/null 2>&1 && java --list-modules 2> /dev/null | grep -q '^jdk.httpserver'; }
+    class=java-httpserver/classes/Server.class
+    if ! java_ok && ! { apt_install openjdk-17-jdk-headless && java_ok; }; then
+        skip java-httpserver "no JDK 11+ (javac, jdk.httpserver) and apt-get could not install openjdk-17-jdk-headless"
+    elif [ -f "$class" ] && [ "$class" -nt java-httpserver/Server.java ]; then
+        say "java-httpserver: ready ($class is newer than its source)"
+    elif javac -d java-httpserver/classes java-httpserver/Server.java; then
+        say "java-httpserver: compiled $class with $(javac --version 2>&1)"
     else
-        skip java-httpserver "no JDK 11+ with jdk.compiler and apt-get could not install openjdk-17-jdk-headless"
+        skip java-httpserver "javac failed"
     fi
 fi
 

@@ -4,7 +4,9 @@
 //! says whether a false alarm was fixed (a listed fixture stopped failing) or introduced
 //! (a failure nobody listed).
 //!
-//! `UNBLOCKED_PEERS=a,b` runs only the peers named. A peer whose toolchain is missing is
+//! `UNBLOCKED_PEERS=a,b` runs only the peers named; `UNBLOCKED_PEERS_HOG=N` keeps N
+//! threads spinning meanwhile, to show that no verdict changes on a busy machine (one per
+//! core loads it fully). A peer whose toolchain is missing is
 //! skipped with a printed reason; with
 //! `UNBLOCKED_PEERS_REQUIRED=1` (what `.ci/run` sets, after `ci/install-peers.sh`) a skip
 //! fails the test, so CI never passes by running none.
@@ -13,6 +15,8 @@ use assert_cmd::cargo::CommandCargoExt;
 use serde::Deserialize;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,6 +189,38 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
+/// Threads that keep the CPUs busy until dropped.
+struct Hog {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Hog {
+    fn start(threads: usize) -> Hog {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Hog { stop, threads }
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
 #[test]
 fn every_peer_gets_the_verdicts_its_stack_deserves() {
     let text = std::fs::read_to_string(root().join("peers/expected.toml")).unwrap();
@@ -199,6 +235,11 @@ fn every_peer_gets_the_verdicts_its_stack_deserves() {
             >= 2
     );
     let required = std::env::var("UNBLOCKED_PEERS_REQUIRED").is_ok_and(|v| v == "1");
+    let hog_threads = std::env::var("UNBLOCKED_PEERS_HOG").map_or(0, |n| {
+        n.parse()
+            .expect("UNBLOCKED_PEERS_HOG is a number of threads")
+    });
+    let _hog = Hog::start(hog_threads);
     let mut report = Vec::new();
     let mut ran = 0;
     let only = std::env::var("UNBLOCKED_PEERS").ok();

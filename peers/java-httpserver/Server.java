@@ -1,5 +1,7 @@
 // Peer: the JDK's com.sun.net.httpserver.HttpServer with a cached thread pool, defaults otherwise.
-// Usage: java peers/java-httpserver/Server.java PORT   (or $PORT; single-file source launch)
+// Usage: java -cp peers/java-httpserver/classes Server PORT   (or $PORT), after
+//        javac -d peers/java-httpserver/classes peers/java-httpserver/Server.java
+//        (ci/install-peers.sh compiles it: a JVM compiling its source at every start is slow)
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -11,15 +13,9 @@ import java.util.concurrent.Executors;
 
 public class Server {
     public static void main(String[] args) throws Exception {
-        // The pages are found from any directory: the source launcher's command line
-        // ("jdk.compiler/...launcher.Main path/to/Server.java PORT") names this file.
-        String self = "peers/java-httpserver/Server.java";
-        for (String word : System.getProperty("sun.java.command", "").split(" ")) {
-            if (word.endsWith("Server.java")) {
-                self = word;
-            }
-        }
-        Path fixtures = Path.of(self).toAbsolutePath().getParent().resolve("../../fixtures").normalize();
+        // The pages are found from any directory: the class lives in peers/java-httpserver/classes.
+        Path classes = Path.of(Server.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path fixtures = classes.resolve("../../../fixtures").normalize();
         byte[] hello = Files.readAllBytes(fixtures.resolve("hello.html"));
         byte[] notFound = Files.readAllBytes(fixtures.resolve("404.html"));
         long sleepMs = (long) (Double.parseDouble(System.getenv().getOrDefault("SLEEP_SECS", "1")) * 1000);

@@ -97,6 +97,17 @@ struct Args {
         default_value = "none"
     )]
     flaw: Vec<Flaw>,
+    /// Before listening, do DURATION of start-up work, shared fairly with every other
+    /// instance starting at the same time (as a JVM or an interpreter loading its framework
+    /// shares the machine's CPUs): n instances starting together each take n x DURATION
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "start_dir")]
+    slow_start: Option<Duration>,
+    /// The directory the instances of --slow-start share to see each other (created if need be)
+    #[arg(long, value_name = "DIR")]
+    start_dir: Option<std::path::PathBuf>,
+    /// With --slow-start: the first instance ever started with this --start-dir starts at once
+    #[arg(long, requires = "slow_start")]
+    fast_first_start: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,6 +367,12 @@ fn main() -> std::process::ExitCode {
             std::process::exit(101);
         }));
     }
+    if let (Some(work), Some(dir)) = (args.slow_start, &args.start_dir)
+        && let Err(err) = slow_start(work, dir, args.fast_first_start)
+    {
+        eprintln!("broken-server: --start-dir {}: {err}", dir.display());
+        return std::process::ExitCode::from(2);
+    }
     let listener = match std::net::TcpListener::bind(&args.bind) {
         Ok(listener) => listener,
         Err(err) => {
@@ -386,6 +403,41 @@ fn main() -> std::process::ExitCode {
         task::block_on(serve(TcpListener::from(listener), config));
     }
     std::process::ExitCode::SUCCESS
+}
+
+/// How often a slow start looks at how many instances share the machine.
+const START_TICK: Duration = Duration::from_millis(10);
+
+/// `--slow-start`: `work` of start-up, done at 1/n speed while n instances (files in `dir`)
+/// are starting. The first instance of `dir` skips it with `fast_first`.
+fn slow_start(work: Duration, dir: &std::path::Path, fast_first: bool) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let first = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join("first"))
+        .is_ok();
+    if first && fast_first {
+        return Ok(());
+    }
+    let me = dir.join(format!("starting-{}", std::process::id()));
+    std::fs::write(&me, b"")?;
+    let mut done = Duration::ZERO;
+    while done < work {
+        std::thread::sleep(START_TICK); // the emulated work: a share of each tick
+        // Instances killed while starting leave their file: only live ones count.
+        let starting = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("starting-").map(str::to_string)
+            })
+            .filter(|pid| std::path::Path::new("/proc").join(pid).exists())
+            .count()
+            .max(1);
+        done += START_TICK / starting as u32;
+    }
+    std::fs::remove_file(&me)
 }
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,17 @@
 //! the blame for a server's accumulated damage: a fixture on its own instance cannot be
 //! harmed by the checks before it (which also makes a death easier to pin on its input).
 //! `--addr` targets, and `--sequential`, run everything in order on the one server.
+//!
+//! # Starting siblings
+//!
+//! Siblings are the kit's idea, so a sibling that does not come up is the kit's problem,
+//! never a verdict on the server: the main instance has already answered. The first
+//! instance's start-up time `m` (measured alone) sets how many siblings may start at once:
+//! as many as could start one after another within half the start-up timeout (at least
+//! one), each given the larger of the timeout and 3 m from its turn. A check whose sibling
+//! still does not come up runs again after the lanes, on a sibling started alone; only if
+//! that one does not start either is the check skipped, saying so, and the report's notes
+//! name the start-up problem.
 
 use crate::kit::concurrency;
 use crate::kit::context::{Calibration, CheckInfo, Context, Hangs, Progress};
@@ -28,9 +39,16 @@ use crate::kit::fuzz;
 use crate::kit::learn;
 use crate::kit::report::{CheckResult, Verdict};
 use crate::kit::settings::Settings;
-use crate::kit::target::{Target, TargetSpec};
+use crate::kit::target::{SetupError, StartGate, Target, TargetOptions, TargetSpec};
 use crate::pages::Pages;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Most siblings started at once, however fast the server starts.
+const MAX_PARALLEL_STARTS: usize = 64;
+/// A sibling gets this many times the first instance's start-up time, if that is more than
+/// the start-up timeout: it starts beside the main lane's work.
+const SIBLING_START_FACTOR: u32 = 3;
 
 /// What every check of a run shares.
 pub struct Run<'a> {
@@ -40,6 +58,36 @@ pub struct Run<'a> {
     /// Pages given by the user (or bundled), as opposed to learned.
     pub given_pages: Option<Pages>,
     pub progress: &'a dyn Progress,
+}
+
+/// How siblings are started: their gate and their start-up timeout.
+#[derive(Clone)]
+struct Siblings {
+    gate: Arc<StartGate>,
+    options: TargetOptions,
+}
+
+impl Siblings {
+    /// For a server whose first instance started in `first`, alone.
+    fn after(first: Duration, options: &TargetOptions) -> Siblings {
+        let timeout = options.startup_timeout;
+        let options = TargetOptions {
+            startup_timeout: timeout.max(first * SIBLING_START_FACTOR),
+            ..options.clone()
+        };
+        Siblings {
+            gate: Arc::new(StartGate::new(parallel_starts(first, timeout))),
+            options,
+        }
+    }
+}
+
+/// How many instances may start at once: as many as could start one after another, each
+/// taking `first`, within half of `timeout`; at least one.
+fn parallel_starts(first: Duration, timeout: Duration) -> usize {
+    let first = first.max(Duration::from_millis(1));
+    let fits = ((timeout / 2).as_secs_f64() / first.as_secs_f64()).floor() as usize;
+    fits.clamp(1, MAX_PARALLEL_STARTS)
 }
 
 /// The results in plan order, and what the kit changed to fit the machine.
@@ -86,31 +134,44 @@ impl Run<'_> {
         }
     }
 
-    /// Everything in order on the one server; once a server the kit cannot restart is gone,
-    /// the remaining checks are skipped with the reason.
+    /// Everything in order on the one server.
     fn in_order(&self, target: &mut Target, plan: &[CheckInfo]) -> Ran {
         let mut ctx = self.context(target);
         self.learn_pages_if_needed(&mut ctx, plan);
-        let mut results = Vec::with_capacity(plan.len());
+        let mut results = vec![None; plan.len()];
+        let all: Vec<usize> = (0..plan.len()).collect();
+        self.in_order_on(&mut ctx, plan, &all, &mut results);
+        Ran {
+            results: complete(results),
+            notes: ctx.notes,
+        }
+    }
+
+    /// Runs the checks at `indices` of the plan in order on `ctx`'s server; once the server
+    /// is gone for good (an `--addr` server that stopped, a server that did not start
+    /// again), the rest are skipped with the reason.
+    fn in_order_on(
+        &self,
+        ctx: &mut Context<'_>,
+        plan: &[CheckInfo],
+        indices: &[usize],
+        results: &mut [Option<CheckResult>],
+    ) {
         let mut gone: Option<String> = None;
-        for info in plan {
+        for &i in indices {
             let result = match &gone {
                 Some(reason) => {
-                    let result = skipped(info, reason);
+                    let result = skipped(&plan[i], reason);
                     self.progress.check_done(&result);
                     result
                 }
                 None => {
-                    let (result, stopped) = self.one(&mut ctx, info);
+                    let (result, stopped) = self.one(ctx, &plan[i]);
                     gone = stopped;
                     result
                 }
             };
-            results.push(result);
-        }
-        Ran {
-            results,
-            notes: ctx.notes,
+            results[i] = Some(result);
         }
     }
 
@@ -121,47 +182,55 @@ impl Run<'_> {
         let begun = Instant::now();
         let pages_given = self.given_pages.is_some();
         let mut result = run_one(ctx, info, self.cases, pages_given);
-        let stopped = confirm_alive(ctx, &mut result);
+        let mut stopped = confirm_alive(ctx, &mut result);
+        if let (None, Some(why)) = (&stopped, ctx.target.unavailable()) {
+            let reason = format!("the server did not start again after {}: {why}", info.id);
+            ctx.note(format!("start-up: {reason}"));
+            stopped = Some(reason);
+        }
         result.duration = begun.elapsed();
         self.progress.check_done(&result);
         (result, stopped)
     }
 
     /// One check on a fresh sibling instance of the target, stopped afterwards; the pages and
-    /// calibration of the main run. A sibling that does not start fails the check.
+    /// calibration of the main run. A sibling that does not start is an error for the
+    /// scheduler to deal with, not a verdict.
     fn on_sibling(
         &self,
         info: &CheckInfo,
         pages: Option<&Pages>,
         calibration: &Calibration,
-    ) -> (CheckResult, Vec<String>, Calibration) {
-        let mut sibling = match Target::start(self.spec.clone(), self.settings.target.clone()) {
-            Ok(target) => target,
-            Err(e) => {
-                let mut result = info.result();
-                result.verdict = Verdict::Fail;
-                result.rule = Some("no-fresh-server".into());
-                result.detail = format!("a fresh instance of the server did not start: {e}");
-                self.progress.check_done(&result);
-                return (result, Vec::new(), calibration.clone());
-            }
-        };
+        siblings: &Siblings,
+    ) -> Result<OnSibling, SetupError> {
+        let mut sibling = Target::start_gated(
+            self.spec.clone(),
+            siblings.options.clone(),
+            Some(Arc::clone(&siblings.gate)),
+        )?;
         let mut ctx = self.context(&mut sibling);
         ctx.pages = pages.cloned();
         ctx.calibration = calibration.clone();
         let (result, _) = self.one(&mut ctx, info);
-        let (notes, calibration) = (ctx.notes, ctx.calibration);
+        let ran = OnSibling {
+            result,
+            notes: ctx.notes,
+            calibration: ctx.calibration,
+        };
         sibling.stop();
-        (result, notes, calibration)
+        Ok(ran)
     }
 
     fn in_lanes(&self, target: &mut Target, plan: &[CheckInfo]) -> Ran {
-        let mut results: Vec<Option<CheckResult>> = vec![None; plan.len()];
-        let mut notes = Vec::new();
-        let lane_of = |info: &CheckInfo| lane(info, self.cases);
+        let siblings = Siblings::after(target.started_in(), &self.settings.target);
+        let mut lanes = Lanes {
+            results: vec![None; plan.len()],
+            notes: Vec::new(),
+            deferred: Vec::new(),
+        };
         let of = |wanted: Lane| -> Vec<usize> {
             (0..plan.len())
-                .filter(|&i| lane_of(&plan[i]) == wanted)
+                .filter(|&i| lane(&plan[i], self.cases) == wanted)
                 .collect()
         };
         let mut main = self.context(target);
@@ -169,93 +238,182 @@ impl Run<'_> {
         let (pages_checks, main_rest): (Vec<usize>, Vec<usize>) = of(Lane::Main)
             .into_iter()
             .partition(|&i| plan[i].group == "pages");
-        for &i in &pages_checks {
-            results[i] = Some(self.one(&mut main, &plan[i]).0);
-        }
+        self.in_order_on(&mut main, plan, &pages_checks, &mut lanes.results);
         self.learn_pages_if_needed(&mut main, plan);
         let pages = main.pages.clone();
+        let pages = pages.as_ref();
 
         // 1. The main lane, and the sleeping checks beside it.
         let mut calibration = Calibration::default();
-        std::thread::scope(|scope| {
+        let beside = std::thread::scope(|scope| {
             let waiting: Vec<_> = of(Lane::Sibling)
                 .into_iter()
                 .map(|i| {
-                    let (info, pages) = (&plan[i], pages.as_ref());
-                    let handle =
-                        scope.spawn(move || self.on_sibling(info, pages, &Calibration::default()));
-                    (i, handle)
-                })
-                .collect();
-            for i in main_rest {
-                results[i] = Some(self.one(&mut main, &plan[i]).0);
-            }
-            for (i, handle) in waiting {
-                let (result, lane_notes, measured) = handle.join().expect("a lane panicked");
-                if plan[i].id == concurrency::SLEEP_IS_SLOW {
-                    calibration = measured;
-                }
-                notes.extend(lane_notes);
-                results[i] = Some(result);
-            }
-        });
-        notes.append(&mut main.notes);
-
-        // 2. The concurrency checks, all at once, each on its own instance.
-        let together = of(Lane::Together);
-        let first: Vec<(usize, CheckResult)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = together
-                .iter()
-                .map(|&i| {
-                    let (info, pages, calibration) = (&plan[i], pages.as_ref(), &calibration);
+                    let (info, siblings) = (&plan[i], &siblings);
+                    let none = Calibration::default();
                     (
                         i,
-                        scope.spawn(move || self.on_sibling(info, pages, calibration)),
+                        scope.spawn(move || self.on_sibling(info, pages, &none, siblings)),
                     )
                 })
                 .collect();
-            handles
+            self.in_order_on(&mut main, plan, &main_rest, &mut lanes.results);
+            joined(waiting)
+        });
+        for (i, ran) in beside {
+            if let Some(ran) = lanes.take(i, ran)
+                && plan[i].id == concurrency::SLEEP_IS_SLOW
+            {
+                calibration = ran;
+            }
+        }
+        lanes.notes.append(&mut main.notes);
+
+        // 2. The concurrency checks, all at once, each on its own instance.
+        let together = std::thread::scope(|scope| {
+            let handles: Vec<_> = of(Lane::Together)
                 .into_iter()
-                .map(|(i, handle)| {
-                    let (result, lane_notes, _) = handle.join().expect("a lane panicked");
-                    notes.extend(lane_notes);
-                    (i, result)
+                .map(|i| {
+                    let (info, calibration, siblings) = (&plan[i], &calibration, &siblings);
+                    (
+                        i,
+                        scope.spawn(move || self.on_sibling(info, pages, calibration, siblings)),
+                    )
                 })
-                .collect()
+                .collect();
+            joined(handles)
         });
 
         // 3. What failed among others, again alone; then what must run alone.
         let baseline = self.settings.baseline.as_deref();
-        for (i, result) in first {
-            let confirm = result.verdict == Verdict::Fail
-                || baseline.is_some_and(|b| b.regresses(&result.id, &result.data));
-            results[i] = Some(if !confirm {
-                result
-            } else {
-                let (mut alone, lane_notes, _) =
-                    self.on_sibling(&plan[i], pages.as_ref(), &calibration);
-                notes.extend(lane_notes);
-                alone.detail.push_str(&format!(
+        for (i, ran) in together {
+            let first = match ran {
+                Ok(first) => first.result,
+                Err(e) => {
+                    lanes.deferred.push((i, e));
+                    continue;
+                }
+            };
+            let confirm = first.verdict == Verdict::Fail
+                || baseline.is_some_and(|b| b.regresses(&first.id, &first.data));
+            if !confirm {
+                lanes.results[i] = Some(first);
+                continue;
+            }
+            let alone = self.on_sibling(&plan[i], pages, &calibration, &siblings);
+            if lanes.take(i, alone).is_some()
+                && let Some(result) = lanes.results[i].as_mut()
+            {
+                result.detail.push_str(&format!(
                     "\n(run again alone: it was {} among the other concurrency checks)",
-                    result.verdict.as_str()
+                    first.verdict.as_str()
                 ));
-                alone
-            });
+            }
         }
         for i in of(Lane::Alone) {
-            let (result, lane_notes, _) = self.on_sibling(&plan[i], pages.as_ref(), &calibration);
-            notes.extend(lane_notes);
-            results[i] = Some(result);
+            let ran = self.on_sibling(&plan[i], pages, &calibration, &siblings);
+            lanes.take(i, ran);
         }
-        notes.dedup();
+        self.deferred(&mut lanes, plan, pages, &calibration, &siblings);
+        lanes.notes.dedup();
         Ran {
-            results: results
-                .into_iter()
-                .map(|r| r.expect("every planned check ran"))
-                .collect(),
-            notes,
+            results: complete(lanes.results),
+            notes: lanes.notes,
         }
     }
+
+    /// The checks whose sibling did not start beside the others, each on a sibling started
+    /// alone; skipped, saying why, when that one does not start either.
+    fn deferred(
+        &self,
+        lanes: &mut Lanes,
+        plan: &[CheckInfo],
+        pages: Option<&Pages>,
+        calibration: &Calibration,
+        siblings: &Siblings,
+    ) {
+        let deferred = std::mem::take(&mut lanes.deferred);
+        if deferred.is_empty() {
+            return;
+        }
+        let ids: Vec<&str> = deferred.iter().map(|(i, _)| plan[*i].id.as_str()).collect();
+        lanes.notes.push(format!(
+            "start-up: {} sibling instance(s) did not start beside the others within {}; their checks ran after the lanes, on instances started alone: {}",
+            deferred.len(),
+            humantime::format_duration(siblings.options.startup_timeout),
+            ids.join(", ")
+        ));
+        for (i, beside) in deferred {
+            match self.on_sibling(&plan[i], pages, calibration, siblings) {
+                Ok(ran) => {
+                    lanes.notes.extend(ran.notes);
+                    lanes.results[i] = Some(ran.result);
+                }
+                Err(alone) => {
+                    let reason = format!(
+                        "no instance of the server started for this check: beside the others, {}; alone, {}",
+                        beside.message, alone.message
+                    );
+                    lanes
+                        .notes
+                        .push(format!("start-up: {}: {reason}", plan[i].id));
+                    let result = skipped(&plan[i], &reason);
+                    self.progress.check_done(&result);
+                    lanes.results[i] = Some(result);
+                }
+            }
+        }
+    }
+}
+
+/// What a check on a sibling left: its result, its notes, and the calibration it measured.
+struct OnSibling {
+    result: CheckResult,
+    notes: Vec<String>,
+    calibration: Calibration,
+}
+
+/// The results of a run in lanes as they come in.
+struct Lanes {
+    results: Vec<Option<CheckResult>>,
+    notes: Vec<String>,
+    /// Checks whose sibling did not start, with why: they run again after the lanes.
+    deferred: Vec<(usize, SetupError)>,
+}
+
+impl Lanes {
+    /// Keeps a sibling's result, or defers the check when its sibling did not start;
+    /// returns the calibration the check measured.
+    fn take(&mut self, i: usize, ran: Result<OnSibling, SetupError>) -> Option<Calibration> {
+        match ran {
+            Ok(ran) => {
+                self.notes.extend(ran.notes);
+                self.results[i] = Some(ran.result);
+                Some(ran.calibration)
+            }
+            Err(e) => {
+                self.results[i] = None;
+                self.deferred.push((i, e));
+                None
+            }
+        }
+    }
+}
+
+/// Every lane thread's result, in the order the threads were started.
+fn joined<T>(handles: Vec<(usize, std::thread::ScopedJoinHandle<'_, T>)>) -> Vec<(usize, T)> {
+    handles
+        .into_iter()
+        .map(|(i, handle)| (i, handle.join().expect("a lane panicked")))
+        .collect()
+}
+
+/// The results in plan order, once every planned check has one.
+fn complete(results: Vec<Option<CheckResult>>) -> Vec<CheckResult> {
+    results
+        .into_iter()
+        .map(|r| r.expect("every planned check ran"))
+        .collect()
 }
 
 /// Where a check runs when the target can be started again.

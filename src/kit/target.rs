@@ -23,7 +23,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Lowest port the kit picks for a `--server` command.
@@ -125,6 +125,54 @@ pub struct Target {
     output: Arc<Mutex<Ring>>,
     /// The current (or last) process, for a target the kit started.
     process: Option<Process>,
+    /// Starts of this target wait here for their turn (siblings share one gate).
+    gate: Option<Arc<StartGate>>,
+    /// How long the current process took from its spawn to its first answer.
+    started_in: Duration,
+    /// Whether anything but the readiness probe has used the current process.
+    used: AtomicBool,
+    /// Why the server cannot be used any more: a restart that failed.
+    unavailable: Option<String>,
+}
+
+/// At most `permits` starts at once: a machine starting many instances of a slow starter
+/// (a JVM, an interpreter importing its framework) at the same time makes each of them
+/// slower, and one that misses its start-up timeout says nothing about the server.
+#[derive(Debug)]
+pub struct StartGate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl StartGate {
+    pub fn new(permits: usize) -> Self {
+        StartGate {
+            free: Mutex::new(permits.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a permit, held until the returned guard is dropped.
+    fn enter(&self) -> StartPermit<'_> {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        *free -= 1;
+        StartPermit(self)
+    }
+}
+
+struct StartPermit<'a>(&'a StartGate);
+
+impl Drop for StartPermit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 enum Kind {
@@ -143,6 +191,16 @@ impl Target {
     /// Starts the server (or reaches it, for [`TargetSpec::Addr`]) and waits until it
     /// answers `GET /`.
     pub fn start(spec: TargetSpec, options: TargetOptions) -> Result<Target, SetupError> {
+        Self::start_gated(spec, options, None)
+    }
+
+    /// [`Self::start`], each start (and restart) of the process waiting at `gate` for its
+    /// turn; the start-up timeout runs from then.
+    pub fn start_gated(
+        spec: TargetSpec,
+        options: TargetOptions,
+        gate: Option<Arc<StartGate>>,
+    ) -> Result<Target, SetupError> {
         let output = Arc::new(Mutex::new(Ring::new(options.output_lines)));
         let kind = match spec {
             TargetSpec::Command(template) => {
@@ -151,6 +209,7 @@ impl Target {
             }
             TargetSpec::Addr(text) => {
                 let addr = resolve(&text)?;
+                let begun = Instant::now();
                 wait_for_addr(addr, &text, options.startup_timeout)?;
                 return Ok(Target {
                     kind: Kind::Addr(text),
@@ -158,23 +217,52 @@ impl Target {
                     addr,
                     output,
                     process: None,
+                    gate,
+                    started_in: begun.elapsed(),
+                    used: AtomicBool::new(true),
+                    unavailable: None,
                 });
             }
             TargetSpec::Bundled { exe, sleep } => Kind::Bundled { exe, sleep },
         };
-        let (process, addr) = launch(&kind, &options, &output)?;
+        let (process, addr, started_in) = launch_gated(&kind, &options, &output, gate.as_deref())?;
         Ok(Target {
             kind,
             options,
             addr,
             output,
             process: Some(process),
+            gate,
+            started_in,
+            used: AtomicBool::new(false),
+            unavailable: None,
         })
     }
 
-    /// Where the server listens.
+    /// Where the server listens. Asking counts as using the instance (see
+    /// [`Self::is_fresh`]): every request starts here.
     pub fn addr(&self) -> SocketAddr {
+        self.used.store(true, Ordering::Relaxed);
         self.addr
+    }
+
+    /// Whether the current process is a fresh start that nothing but the readiness probe
+    /// has talked to, so that a check needing a fresh server can use it as it is.
+    pub fn is_fresh(&self) -> bool {
+        !self.used.load(Ordering::Relaxed)
+            && self.unavailable.is_none()
+            && self.process.as_ref().is_some_and(|p| !p.stopped)
+    }
+
+    /// How long the current process took from its spawn to its first answer (for `--addr`,
+    /// how long the address took to answer).
+    pub fn started_in(&self) -> Duration {
+        self.started_in
+    }
+
+    /// Why the kit can no longer use the server: a restart that did not come up.
+    pub fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
     }
 
     /// The process id of the current (or last) server process, which is also its process
@@ -214,10 +302,33 @@ impl Target {
             )));
         }
         self.stop();
-        let (process, addr) = launch(&self.kind, &self.options, &self.output)?;
-        self.process = Some(process);
-        self.addr = addr;
-        Ok(())
+        match launch_gated(
+            &self.kind,
+            &self.options,
+            &self.output,
+            self.gate.as_deref(),
+        ) {
+            Ok((process, addr, started_in)) => {
+                self.process = Some(process);
+                self.addr = addr;
+                self.started_in = started_in;
+                self.used.store(false, Ordering::Relaxed);
+                self.unavailable = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.unavailable = Some(e.message.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Restarts the server unless the current process is still fresh ([`Self::is_fresh`]).
+    pub fn restart_unless_fresh(&mut self) -> Result<(), SetupError> {
+        if self.is_fresh() {
+            return Ok(());
+        }
+        self.restart()
     }
 
     /// The last lines the server printed on stdout and stderr (prefixed `out| ` and
@@ -649,6 +760,19 @@ fn find_supervisor() -> Option<PathBuf> {
     }
     let sibling = exe.parent()?.parent()?.join("unblocked");
     sibling.is_file().then_some(sibling)
+}
+
+/// [`launch`] after waiting at `gate`; also says how long the start took from the spawn.
+fn launch_gated(
+    kind: &Kind,
+    options: &TargetOptions,
+    output: &Arc<Mutex<Ring>>,
+    gate: Option<&StartGate>,
+) -> Result<(Process, SocketAddr, Duration), SetupError> {
+    let _turn = gate.map(StartGate::enter);
+    let begun = Instant::now();
+    let (process, addr) = launch(kind, options, output)?;
+    Ok((process, addr, begun.elapsed()))
 }
 
 /// Starts the process of a command or bundled target and waits until it answers.

@@ -23,7 +23,8 @@
 //! (their `sent` instant, not just spawned) before the first fast request; fast request i
 //! of n starts at i·S/2n after that. A fast request is given up on after
 //! max(2 × budget, min(`--timeout`, 2 S)), slow requests 2.5 S after the fast phase began.
-//! A check fails with `no-fresh-server` when the server cannot be restarted for it.
+//! A check is skipped, saying why, when no fresh server starts for it: a start-up
+//! problem is not a verdict on the server's concurrency.
 //!
 //! # Timeline
 //!
@@ -102,6 +103,8 @@ pub const CAPACITY_SURVIVES_BAD_CLIENTS: &str = "concurrency.capacity-survives-b
 /// them all even if only one bad client in four kills one.
 pub const BAD_CLIENTS_PER_K: usize = 4;
 pub const CAPACITY: &str = "concurrency.capacity";
+/// Why the calibration could not run: no fresh server started (a skip, not a failure).
+const NO_FRESH_SERVER: &str = "no-fresh-server";
 
 /// Fast requests per attempt.
 pub const FAST_REQUESTS: usize = 5;
@@ -210,12 +213,13 @@ fn new_result(info: &CheckInfo) -> CheckResult {
     CheckResult::new(info.id.clone(), info.group, info.description.clone())
 }
 
-/// Restarts the server when the kit started it; a no-op for `--addr`.
+/// Restarts the server when the kit started it, unless nothing has used it since it
+/// started; a no-op for `--addr`.
 fn fresh(ctx: &mut Context<'_>) -> Result<(), String> {
     if ctx.target.restartable() {
         ctx.target
-            .restart()
-            .map_err(|e| format!("could not start a fresh server: {e}"))?;
+            .restart_unless_fresh()
+            .map_err(|e| format!("no fresh server started for it: {e}"))?;
     }
     Ok(())
 }
@@ -229,7 +233,7 @@ fn calibrate(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> 
 }
 
 fn measure(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
-    fresh(ctx).map_err(|e| (e, "no-fresh-server"))?;
+    fresh(ctx).map_err(|e| (e, NO_FRESH_SERVER))?;
     let limit = ctx.settings.slow_timeout;
     let addr = ctx.target.addr();
     let landed = async_std::task::block_on(scenario::calibrate(addr, IO_TIMEOUT, limit));
@@ -272,6 +276,10 @@ fn calibration_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
             );
             result.data.insert("sleep_ms".into(), timeline::ms(sleep));
             result.data.insert("budget_ms".into(), timeline::ms(budget));
+        }
+        Err((text, NO_FRESH_SERVER)) => {
+            result.verdict = Verdict::Skip;
+            result.detail = text;
         }
         Err((text, rule)) => {
             result.verdict = Verdict::Fail;
@@ -419,8 +427,7 @@ fn judged_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
     let attempts = match with_rerun(ctx, id, |ctx| attempt(ctx, id, &params, k)) {
         Ok(attempts) => attempts,
         Err(e) => {
-            result.verdict = Verdict::Fail;
-            result.rule = Some("no-fresh-server".into());
+            result.verdict = Verdict::Skip;
             result.detail = e;
             return result;
         }
