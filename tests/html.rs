@@ -129,7 +129,7 @@ fn big_check() -> CheckResult {
         "a slow request does not delay a fast one",
     );
     check.verdict = Verdict::Fail;
-    check.rule = Some("fast-request-late".into());
+    check.rule = Some(unblocked::kit::verdict::RuleId::FastRequestDelayed);
     check.detail = "fast 1 took 1003 ms; the budget is 100 ms".into();
     check.timeline = (1..=1000)
         .map(|n| entry("slow", n, n as u64 % 50, 1000))

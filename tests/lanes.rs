@@ -7,14 +7,15 @@ use common::bin_command;
 use std::collections::BTreeMap;
 use unblocked::kit::check::{Check, FuzzSettings, Settings};
 use unblocked::kit::report::{Report, Verdict, human};
+use unblocked::kit::verdict::RuleId;
 
-fn verdicts(report: &Report) -> BTreeMap<String, (String, Option<String>)> {
+fn verdicts(report: &Report) -> BTreeMap<String, (String, Option<RuleId>)> {
     report
         .checks
         .iter()
         .map(|c| {
             let verdict = report.verdict_of(c).as_str().to_string();
-            (c.id.clone(), (verdict, c.rule.clone()))
+            (c.id.clone(), (verdict, c.rule))
         })
         .collect()
 }

@@ -22,6 +22,7 @@
 //! The calibrated sleep and the fuzz rate are recorded for information only.
 
 use crate::kit::report::{CheckResult, Report, Verdict};
+use crate::kit::verdict::RuleId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -132,7 +133,7 @@ impl Baseline {
             .map(|c| KnownFailure {
                 check: c.id.clone(),
                 verdict: base_verdict(c).as_str().to_string(),
-                rule: c.rule.clone().unwrap_or_default(),
+                rule: c.rule.map(|r| r.name().to_string()).unwrap_or_default(),
                 classes: class_keys(c),
                 reason: old
                     .and_then(|o| o.failures.iter().find(|f| f.check == c.id))
@@ -189,7 +190,7 @@ impl Baseline {
         let recorded = self.failure(&check.id);
         match (verdict, recorded) {
             (Verdict::Fail | Verdict::NonStrict, Some(known)) => {
-                let same_rule = check.rule.as_deref() == Some(known.rule.as_str());
+                let same_rule = check.rule.map(RuleId::name) == Some(known.rule.as_str());
                 let new_classes: Vec<String> = class_keys(check)
                     .into_iter()
                     .filter(|k| !known.classes.contains(k))
@@ -208,7 +209,7 @@ impl Baseline {
                         format!(
                             "the baseline records this check failing with {}, not {}",
                             known.rule,
-                            check.rule.as_deref().unwrap_or("?")
+                            check.rule.map_or("?", RuleId::name)
                         )
                     } else {
                         format!("new failure classes: {}", new_classes.join(", "))
@@ -240,7 +241,7 @@ impl Baseline {
             }
         }
         if !regressions.is_empty() {
-            check.rule = Some("regressed".into());
+            check.rule = Some(RuleId::Regressed);
             mark(check, Verdict::Regressed, &regressions.join("; "));
         }
     }

@@ -7,6 +7,7 @@ use crate::kit::raw::{self, DEFAULT_CLOSE_WAIT, DEFAULT_LINGER, Probe, Timing};
 use crate::kit::report::CheckResult;
 use crate::kit::settings::Settings;
 use crate::kit::target::Target;
+use crate::kit::verdict::RuleId;
 use crate::pages::Pages;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,49 @@ const EXIT_POLL: Duration = Duration::from_millis(10);
 pub const EXIT_WAIT: Duration = Duration::from_secs(1);
 /// The same wait after a first probe, before the second.
 const FIRST_EXIT_WAIT: Duration = Duration::from_millis(100);
+/// Lines of a dead server's output quoted with its death.
+const DEATH_LINES: usize = 10;
+/// Of those, how many follow the last line that starts an error report.
+const DEATH_MESSAGE_LINES: usize = 3;
+
+/// The lines to quote for a death: the last `n`, and, when the last error report (a Rust
+/// panic, a Go panic, a Python traceback...) starts before them, its first lines too, so
+/// that a long backtrace never hides the message that says what happened.
+pub fn death_excerpt(lines: &[String], n: usize) -> Vec<String> {
+    let tail_start = lines.len().saturating_sub(n);
+    let starts_report = |line: &String| {
+        let body = line
+            .split_once("| ")
+            .map_or(line.as_str(), |(_, rest)| rest);
+        [
+            "panicked at",
+            "panic:",
+            "Traceback",
+            "Exception",
+            "Error",
+            "error:",
+            "FATAL",
+            "fatal error",
+            "Segmentation fault",
+            "Aborted",
+        ]
+        .iter()
+        .any(|marker| body.contains(marker))
+    };
+    let report = lines.iter().rposition(starts_report);
+    match report {
+        Some(at) if at < tail_start => {
+            let message_end = (at + DEATH_MESSAGE_LINES).min(tail_start);
+            let mut excerpt = lines[at..message_end].to_vec();
+            if message_end < tail_start {
+                excerpt.push(format!("... ({} lines)", tail_start - message_end));
+            }
+            excerpt.extend_from_slice(&lines[tail_start + DEATH_MESSAGE_LINES.min(n - 1)..]);
+            excerpt
+        }
+        _ => lines[tail_start..].to_vec(),
+    }
+}
 
 /// A check that can run: its stable id, group and what it tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +114,7 @@ pub struct Calibration {
 /// What the fuzz group learned about the server, kept across its families: the classes of
 /// requests (rule and row) the server was seen to hang on.
 #[derive(Debug, Clone, Default)]
-pub struct Hangs(pub Vec<(&'static str, Kind)>);
+pub struct Hangs(pub Vec<(RuleId, Kind)>);
 
 /// What a running check may use.
 pub struct Context<'a> {
@@ -125,7 +169,7 @@ impl Context<'_> {
             }
         };
         // Only the dead process's own lines: an earlier run's would blame the wrong input.
-        let last = self.target.process_output_tail(10);
+        let last = death_excerpt(&self.target.process_output_tail(usize::MAX), DEATH_LINES);
         let mut text = format!("the server {death}");
         if !last.is_empty() {
             text.push_str(&format!("; its last output:\n{}", last.join("\n")));
@@ -140,22 +184,28 @@ impl Context<'_> {
     ///
     /// A probe that gets no answer is sent once more: a pool whose last worker just died
     /// may drop one connection and only crash on the next one it accepts.
-    pub fn liveness(&mut self) -> Option<(&'static str, String)> {
+    pub fn liveness(&mut self) -> Option<(RuleId, String)> {
         let mut probe = None;
         for wait in [FIRST_EXIT_WAIT, EXIT_WAIT] {
             let seen = raw::probe_get_root(self.target.addr(), self.settings.timeout);
             if let Probe::Answered(_) = seen {
-                return self.revive().map(|text| ("server-died", text));
+                return self.revive().map(|text| (RuleId::ServerDied, text));
             }
+            // Nothing listens, yet the process lives: most likely it is dying (printing a
+            // backtrace, unwinding), so one death gets one label.
+            let wait = match seen {
+                Probe::Refused(_) => wait.max(self.settings.timeout),
+                _ => wait,
+            };
             if let Some(text) = self.revive_within(wait) {
-                return Some(("server-died", text));
+                return Some((RuleId::ServerDied, text));
             }
             probe = Some(seen);
         }
         let seen = probe.map(|p| p.describe()).unwrap_or_default();
         let mut text = format!("the server no longer answers GET /: it {seen}");
         text.push_str(&self.restart_note());
-        Some(("stopped-answering", text))
+        Some((RuleId::StoppedAnswering, text))
     }
 
     /// Restarts a server the kit started; says how that went (empty for `--addr`).
@@ -167,5 +217,35 @@ impl Context<'_> {
             Ok(()) => "\n(restarted for the next checks)".into(),
             Err(e) => format!("\n(could not restart it: {e})"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn a_death_is_quoted_with_its_message_however_long_the_backtrace() {
+        let mut output = lines(&[
+            "err| thread 'main' panicked at src/main.rs:9:5:",
+            "err| called `Result::unwrap()` on an `Err` value: Connection reset by peer",
+            "err| stack backtrace:",
+        ]);
+        output.extend((0..40).map(|i| format!("err|   {i}: frame")));
+        let excerpt = death_excerpt(&output, 10);
+        assert_eq!(excerpt.len(), 11, "{excerpt:#?}");
+        assert!(excerpt[0].contains("panicked at"));
+        assert!(excerpt[1].contains("Connection reset by peer"));
+        assert!(excerpt[3].starts_with("... ("), "{excerpt:#?}");
+        assert_eq!(excerpt.last().unwrap(), "err|   39: frame");
+        // A short output, or one whose report is in the tail, is quoted as it is.
+        let short = lines(&["out| listening", "err| Error: boom"]);
+        assert_eq!(death_excerpt(&short, 10), short);
+        let plain: Vec<String> = (0..30).map(|i| format!("out| line {i}")).collect();
+        assert_eq!(death_excerpt(&plain, 10), plain[20..]);
     }
 }

@@ -30,6 +30,7 @@ use crate::kit::judge::judge;
 use crate::kit::raw::{self, Delivery, Later};
 use crate::kit::replay;
 use crate::kit::report::{CheckResult, Evidence, Verdict};
+use crate::kit::verdict::RuleId;
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -201,13 +202,13 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult 
     match raw::send(addr, &case.delivery, &timing, &plan.owed()) {
         Err(e) => {
             result.verdict = Verdict::Fail;
-            result.rule = Some("no-response".into());
+            result.rule = Some(RuleId::NoResponse);
             result.detail = format!("cannot connect to {addr}: {e}");
         }
         Ok(exchange) => {
             let judgement = judge(plan, &exchange, ctx.pages.as_ref());
             result.verdict = judgement.verdict;
-            result.rule = judgement.rule.map(str::to_string);
+            result.rule = judgement.rule;
             result.detail = judgement.detail;
             evidence.response = exchange.answered().then(|| exchange.received.clone());
             evidence.ending = match exchange.ending {
@@ -333,11 +334,20 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
         _ => return Err("give exactly one of request and chunks".into()),
     };
     let first_send = pieces.concat();
-    let mut answered_before = analyze(&first_send).requests.len();
+    let first = analyze(&first_send);
+    let mut answered_before = first.requests.len();
+    let mut asked_close = first.last().asks_close;
     let mut later = Vec::with_capacity(raw.later.len());
     for (i, text) in raw.later.iter().enumerate() {
+        if asked_close {
+            return Err(format!(
+                "later[{i}] follows a request that says Connection: close: a client MUST NOT send it (RFC 9112 section 9.6)"
+            ));
+        }
         let bytes = unescape(text).map_err(|e| format!("later[{i}] {e}"))?;
-        let requests = analyze(&bytes).requests.len();
+        let analysis = analyze(&bytes);
+        asked_close = analysis.last().asks_close;
+        let requests = analysis.requests.len();
         later.push(Later {
             after_responses: answered_before,
             bytes,
@@ -494,6 +504,10 @@ mod tests {
             (
                 "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\nexpect = { strict = [\"maybe\"] }\n",
                 "unknown outcome",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"hello\"\nrequest = 'GET / HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n'\nlater = ['GET / HTTP/1.1\\r\\n\\r\\n']\n",
+                "MUST NOT send it",
             ),
         ] {
             let e = parse_file("f.toml", text).unwrap_err().to_string();

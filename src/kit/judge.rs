@@ -1,20 +1,21 @@
 //! The shared verifier: one connection, the plan of its requests, one verdict. Fixtures and
 //! fuzzing both judge through [`judge`], so a rule is written once; every rule is in
-//! [`RULES`] with the policy clause (see [`crate::kit::expect`]) and the RFC section or
-//! book listing behind it.
+//! [`crate::kit::verdict::rules::RULES`] with the requirements of the ledger it rests on.
 
 use crate::kit::expect::{Allowed, Because, Expectation, FeatureId, Grade, Outcome, Page, Plan};
 use crate::kit::raw::{Ending, Exchange};
 use crate::kit::report::Verdict;
-use crate::kit::response::{BodyFraming, Message, Next};
+use crate::kit::response::{BodyFraming, Message, Next, ParseError};
+use crate::kit::verdict::RuleId::{self, *};
+use crate::kit::verdict::requirements::cite;
 use crate::pages::Pages;
 
 /// The verdict on one connection, with the rule that decided it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
     pub verdict: Verdict,
-    /// Stable rule id (see [`RULES`]); `None` for a plain pass.
-    pub rule: Option<&'static str>,
+    /// The rule that decided it; `None` for a plain pass.
+    pub rule: Option<RuleId>,
     pub detail: String,
     /// What the server did with the first request.
     pub outcome: Option<Outcome>,
@@ -22,173 +23,24 @@ pub struct Judgement {
     pub request: usize,
 }
 
-/// A rule: its id, its verdict, what it means, and why (policy clause and source).
-pub struct Rule {
-    pub id: &'static str,
-    pub verdict: Verdict,
-    pub meaning: &'static str,
-    pub why: &'static str,
-}
-
-/// Every rule a connection can break, printed in the README.
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "no-response",
-        verdict: Verdict::Fail,
-        meaning: "the server closed without answering a request that is owed an answer",
-        why: "policy (b): RFC 9112 9.6, a server closes only after answering what it read",
-    },
-    Rule {
-        id: "no-response-in-time",
-        verdict: Verdict::Fail,
-        meaning: "no complete response before the timeout",
-        why: "policy (c): a hang",
-    },
-    Rule {
-        id: "reset-before-response",
-        verdict: Verdict::Fail,
-        meaning: "the connection was reset before the response was complete",
-        why: "policy (b): a reset destroys the response (RFC 9112 9.6)",
-    },
-    Rule {
-        id: "malformed-response",
-        verdict: Verdict::Fail,
-        meaning: "the response is not a valid HTTP/1.x response (status line, fields, Content-Length or chunked coding)",
-        why: "policy (b): RFC 9112 4, 5, 6.3 and 7.1",
-    },
-    Rule {
-        id: "status-not-allowed",
-        verdict: Verdict::Fail,
-        meaning: "the status is not one the request's features allow",
-        why: "policy (a): the book's contract, as the expectations derive it",
-    },
-    Rule {
-        id: "wrong-content-length",
-        verdict: Verdict::Fail,
-        meaning: "the body is shorter or longer than its framing says",
-        why: "policy (b): RFC 9112 6.3, a misframed body",
-    },
-    Rule {
-        id: "body-after-head",
-        verdict: Verdict::Fail,
-        meaning: "a response to HEAD carried a body",
-        why: "policy (b): RFC 9110 9.3.2, the server MUST NOT send content in a response to HEAD",
-    },
-    Rule {
-        id: "body-after-head-before-close",
-        verdict: Verdict::NonStrict,
-        meaning: "a response to HEAD that said Connection: close carried a body, then the server closed",
-        why: "RFC 9110 9.3.2 MUST NOT, but no client can read the body as the next response: policy (b) needs harm",
-    },
-    Rule {
-        id: "wrong-page",
-        verdict: Verdict::Fail,
-        meaning: "a 200 that is not the hello page, a 404 that is not the 404 page, or the hello page where it is not allowed",
-        why: "policy (a): the book's contract",
-    },
-    Rule {
-        id: "redirect-elsewhere",
-        verdict: Verdict::Fail,
-        meaning: "a redirect whose Location is not the normalised path",
-        why: "policy (a): RFC 3986 6.2.2 allows only a redirect to the same resource",
-    },
-    Rule {
-        id: "unrequested-response",
-        verdict: Verdict::Fail,
-        meaning: "more responses than requests sent",
-        why: "policy (b): RFC 9112 9.3.2, responses answer requests in order, one each",
-    },
-    Rule {
-        id: "unframed-response-never-ends",
-        verdict: Verdict::Fail,
-        meaning: "no Content-Length or chunked coding, and the connection never closes, so the body never ends",
-        why: "policy (b): RFC 9112 6.3 item 8",
-    },
-    Rule {
-        id: "status-non-strict",
-        verdict: Verdict::NonStrict,
-        meaning: "an allowed status, but not the reference server's",
-        why: "policy: non-strict; the feature that allows it is named in the detail",
-    },
-    Rule {
-        id: "status-line-http-1.0",
-        verdict: Verdict::NonStrict,
-        meaning: "the status line says HTTP/1.0",
-        why: "RFC 9110 2.5: a server SHOULD send the highest version it conforms to (1.1)",
-    },
-    Rule {
-        id: "missing-content-length",
-        verdict: Verdict::NonStrict,
-        meaning: "the body is ended by closing the connection (legal, but a client cannot tell a truncated body)",
-        why: "RFC 9112 6.3 item 8 allows it; the reference frames every body",
-    },
-    Rule {
-        id: "missing-connection-close",
-        verdict: Verdict::NonStrict,
-        meaning: "the server closed after a response to a well-formed HTTP/1.1 request that did not say Connection: close",
-        why: "RFC 9112 9.3: a server that does not keep connections open MUST send close; the book's listings omit it harmlessly",
-    },
-    Rule {
-        id: "reset-after-response",
-        verdict: Verdict::NonStrict,
-        meaning: "complete responses, then a reset instead of a clean close (some clients lose the response)",
-        why: "RFC 9112 9.6 describes the staged close that avoids it; the book's listings reset when they leave a request unread",
-    },
-    Rule {
-        id: "ignores-half-close",
-        verdict: Verdict::NonStrict,
-        meaning: "after the client half-closed an incomplete request, the server neither answered nor closed",
-        why: "RFC 9112 8: an incomplete message may be answered or closed; waiting on is harmless",
-    },
-    Rule {
-        id: "no-answer-after-half-close",
-        verdict: Verdict::NonStrict,
-        meaning: "a complete request followed by the client's half-close was closed without an answer",
-        why: "RFC 9112 does not require an answer once the client has half-closed, and deployed stacks close",
-    },
-    Rule {
-        id: "server-died",
-        verdict: Verdict::Fail,
-        meaning: "the server process exited",
-        why: "policy (c): a crash",
-    },
-    Rule {
-        id: "stopped-answering",
-        verdict: Verdict::Fail,
-        meaning: "the server process lives, but GET / no longer gets an answer",
-        why: "policy (c): a hang",
-    },
-];
-
-/// The meaning of a rule id, for reports.
-pub fn rule(id: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.id == id)
-}
-
-/// What was found, the worst first.
+/// What was found; the first of the worst verdict decides.
 struct Findings {
     verdict: Verdict,
-    rule: Option<&'static str>,
+    rule: Option<RuleId>,
     request: usize,
     notes: Vec<String>,
 }
 
 impl Findings {
-    fn add(&mut self, request: usize, verdict: Verdict, rule: &'static str, note: String) {
+    /// Records that request `request` broke `rule` (its verdict is the rule's).
+    fn found(&mut self, request: usize, rule: RuleId, note: String) {
+        let verdict = rule.verdict();
         if verdict > self.verdict {
             self.verdict = verdict;
             self.rule = Some(rule);
             self.request = request;
         }
         self.notes.push(note);
-    }
-
-    fn fail(&mut self, request: usize, rule: &'static str, note: String) {
-        self.add(request, Verdict::Fail, rule, note);
-    }
-
-    fn non_strict(&mut self, request: usize, rule: &'static str, note: String) {
-        self.add(request, Verdict::NonStrict, rule, note);
     }
 }
 
@@ -199,6 +51,9 @@ struct Case<'a> {
     pages: Option<&'a Pages>,
     /// More requests may follow that the kit cannot count (a body it cannot frame).
     open_ended: bool,
+    /// The requests of the plan the client sent (a later send is not made once a response
+    /// announced the close).
+    sent: usize,
 }
 
 /// Judges one connection against its plan. With `pages`, bodies must be the pages where
@@ -209,6 +64,7 @@ pub fn judge(plan: &Plan, ex: &Exchange, pages: Option<&Pages>) -> Judgement {
         ex,
         pages,
         open_ended: plan.open_ended(),
+        sent: ex.requests_sent(plan.requests.len()),
     };
     let mut found = Findings {
         verdict: Verdict::Pass,
@@ -217,7 +73,7 @@ pub fn judge(plan: &Plan, ex: &Exchange, pages: Option<&Pages>) -> Judgement {
         notes: Vec::new(),
     };
     let mut outcome = None;
-    for (i, expectation) in plan.requests.iter().enumerate() {
+    for (i, expectation) in plan.requests[..case.sent].iter().enumerate() {
         let this = match ex.responses.get(i) {
             Some(message) => {
                 answered(&case, &mut found, i, expectation, message);
@@ -235,7 +91,7 @@ pub fn judge(plan: &Plan, ex: &Exchange, pages: Option<&Pages>) -> Judgement {
             break;
         }
     }
-    if ex.responses.len() >= plan.requests.len() {
+    if ex.responses.len() >= case.sent {
         surplus(&case, &mut found);
     }
     connection_end(&case, &mut found);
@@ -260,19 +116,28 @@ fn which(case: &Case<'_>, i: usize) -> String {
 /// The rules for an answer: version, status, body, framing.
 fn answered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation, m: &Message) {
     let at = which(case, i);
-    if m.head.minor_version == 0 {
-        found.non_strict(
+    match m.head.minor_version {
+        0 => found.found(
             i,
-            "status-line-http-1.0",
+            StatusLineHttp10,
             format!("{at}the status line says HTTP/1.0, not HTTP/1.1"),
-        );
+        ),
+        1 => {}
+        minor => found.found(
+            i,
+            StatusLineLaterMinor,
+            format!(
+                "{at}the status line says HTTP/1.{minor}, a valid version no RFC defines; a server SHOULD send the highest version it conforms to, HTTP/1.1 ({})",
+                cite("9110-6.2-highest")
+            ),
+        ),
     }
     let status = m.head.status;
     let entries = e.entries(Outcome::Status(status));
     if entries.is_empty() {
-        found.fail(
+        found.found(
             i,
-            "status-not-allowed",
+            StatusNotAllowed,
             format!(
                 "{at}status {status} is not allowed; expected {}",
                 e.describe()
@@ -286,9 +151,9 @@ fn answered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation, m:
             .collect();
         match fitting.iter().map(|a| a.grade).min() {
             Some(Grade::Strict) => {}
-            Some(Grade::NonStrict) => found.non_strict(
+            Some(Grade::NonStrict) => found.found(
                 i,
-                "status-non-strict",
+                StatusNonStrict,
                 format!(
                     "{at}status {status} is allowed ({}), but the reference answers {}",
                     reasons(&fitting),
@@ -299,9 +164,9 @@ fn answered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation, m:
         }
     }
     if m.framing == BodyFraming::UntilClose {
-        found.non_strict(
+        found.found(
             i,
-            "missing-content-length",
+            MissingContentLength,
             format!("{at}no Content-Length: the body is ended by closing the connection"),
         );
     }
@@ -316,6 +181,7 @@ fn reasons(entries: &[&Allowed]) -> String {
             Because::Route => "the route a tolerant server serves",
             Because::Feature(f) => f.name(),
             Because::Fixture => "the fixture's expectation",
+            Because::Limit => "a limit the server chose, allowed at any size",
         })
         .collect();
     names.dedup();
@@ -331,12 +197,14 @@ fn page_fits(
     pages: Option<&Pages>,
 ) -> bool {
     match (page, body, pages) {
-        (Page::RedirectToNormal, _, _) => {
-            let location = m.head.field("location").unwrap_or_default();
-            e.normal_path
+        (Page::RedirectToNormal, _, _) => match m.head.field("location") {
+            // Judged as a redirect without a Location (non-strict) by `wrong_body`.
+            None => false,
+            Some(location) => e
+                .normal_path
                 .as_deref()
-                .is_some_and(|path| location_path(location) == path)
-        }
+                .is_some_and(|path| location_path(location) == path),
+        },
         (Page::Any, _, _) | (_, None, _) | (_, _, None) => true,
         (Page::Hello, Some(body), Some(p)) => body == p.hello.as_ref(),
         (Page::NotFound, Some(body), Some(p)) => body == p.not_found.as_ref(),
@@ -370,14 +238,25 @@ fn wrong_body(
 ) {
     let status = m.head.status;
     if entries.iter().all(|a| a.page == Page::RedirectToNormal) {
-        let location = String::from_utf8_lossy(m.head.field("location").unwrap_or_default());
         let normal = String::from_utf8_lossy(e.normal_path.as_deref().unwrap_or_default());
-        found.fail(
-            i,
-            "redirect-elsewhere",
-            format!("{at}a {status} to \"{location}\", not to the normalised path \"{normal}\""),
-        );
-        return;
+        return match m.head.field("location") {
+            None => found.found(
+                i,
+                RedirectWithoutLocation,
+                format!(
+                    "{at}a {status} without a Location, where a redirect to \"{normal}\" is allowed ({})",
+                    cite("9110-15.4-location")
+                ),
+            ),
+            Some(location) => found.found(
+                i,
+                RedirectElsewhere,
+                format!(
+                    "{at}a {status} to \"{}\", not to the normalised path \"{normal}\"",
+                    String::from_utf8_lossy(location)
+                ),
+            ),
+        };
     }
     let body = body.unwrap_or_default();
     let is_hello = pages.is_some_and(|p| body == p.hello.as_ref());
@@ -393,9 +272,9 @@ fn wrong_body(
     } else {
         format!("a body of {} bytes", body.len())
     };
-    found.fail(
+    found.found(
         i,
-        "wrong-page",
+        WrongPage,
         format!("{at}the {status} carried {got}, where {what} was expected"),
     );
 }
@@ -405,21 +284,31 @@ fn unanswered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation) 
     let at = which(case, i);
     let ex = case.ex;
     let partial = i == ex.responses.len();
+    if partial && ex.truncated {
+        return found.found(
+            i,
+            BeyondKitLimits,
+            format!(
+                "{at}the response is larger than the kit reads: it stopped reading after {} bytes, so the rest is not judged",
+                ex.received.len()
+            ),
+        );
+    }
     match (&ex.rest, partial) {
         // Bytes after a complete answer that start no response: the answer before them was
         // longer than its framing said.
         (Next::Invalid(_), true) if i > 0 => return surplus_after(case, found, i - 1),
-        (Next::Invalid(error), true) => {
-            return found.fail(i, "malformed-response", format!("{at}{error}"));
+        (Next::Invalid(error), true) => return invalid_response(found, i, &at, e, error),
+        (Next::Incomplete { head }, true) => {
+            return incomplete(found, i, &at, head.is_some(), ex, e);
         }
-        (Next::Incomplete { head }, true) => return incomplete(found, i, &at, head.is_some(), ex),
         (Next::UntilClose(m), true) if ex.ending == Ending::Reset => {
             return reset_until_close(found, i, &at, m.head.status);
         }
         (Next::UntilClose(_), true) => {
-            return found.fail(
+            return found.found(
                 i,
-                "unframed-response-never-ends",
+                UnframedResponseNeverEnds,
                 format!(
                     "{at}no Content-Length, and the connection was not closed before the timeout"
                 ),
@@ -430,6 +319,27 @@ fn unanswered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation) 
     silent(case, found, i, &at, e);
 }
 
+/// Bytes that are not an HTTP/1.x response: a body without a status line is how servers
+/// answer a request line without a version (HTTP/0.9); what passes the kit's limits is
+/// not judged; anything else breaks the grammar.
+fn invalid_response(found: &mut Findings, i: usize, at: &str, e: &Expectation, error: &ParseError) {
+    let rule = match error {
+        ParseError::NotHttp(_) if e.simple_request => Http09Answer,
+        ParseError::TooManyFields | ParseError::TooManyInterim | ParseError::ChunkLineTooLong => {
+            BeyondKitLimits
+        }
+        _ => MalformedResponse,
+    };
+    let why = match rule {
+        Http09Answer => {
+            " (the request line has no HTTP version: an HTTP/0.9 answer is what it asked for)"
+        }
+        BeyondKitLimits => " (beyond the kit's limits: not judged)",
+        _ => "",
+    };
+    found.found(i, rule, format!("{at}{error}{why}"));
+}
+
 /// A body delimited by the close, ended by a reset: the client cannot tell it whole (RFC
 /// 9112 section 8). For a page that is harm; for an error answer, whose status arrived, it
 /// is only non-strict.
@@ -438,36 +348,51 @@ fn reset_until_close(found: &mut Findings, i: usize, at: &str, status: u16) {
         "{at}the body was to end with the close, but the connection was reset: a client cannot tell it from a truncated one"
     );
     if status >= 400 {
-        found.non_strict(i, "reset-after-response", text);
+        found.found(i, ResetAfterResponse, text);
     } else {
-        found.fail(i, "reset-before-response", text);
+        found.found(i, ResetBeforeResponse, text);
     }
 }
 
-/// Part of a response arrived.
-fn incomplete(found: &mut Findings, i: usize, at: &str, head_done: bool, ex: &Exchange) {
+/// Part of a response arrived. For an invalid request that only a SHOULD asks to answer,
+/// a cut-off answer is no worse than none.
+fn incomplete(
+    found: &mut Findings,
+    i: usize,
+    at: &str,
+    head_done: bool,
+    ex: &Exchange,
+    e: &Expectation,
+) {
     let part = if head_done { "body" } else { "head" };
-    match ex.ending {
-        Ending::Reset => found.fail(
-            i,
-            "reset-before-response",
+    let (rule, text) = match ex.ending {
+        Ending::Reset => (
+            ResetBeforeResponse,
             format!("{at}the connection was reset before the response {part} was complete"),
         ),
-        Ending::Closed if head_done => found.fail(
-            i,
-            "wrong-content-length",
+        Ending::Closed if head_done => (
+            WrongContentLength,
             format!("{at}the connection closed before the body its framing announces was complete"),
         ),
-        Ending::Closed => found.fail(
-            i,
-            "malformed-response",
+        Ending::Closed => (
+            MalformedResponse,
             format!("{at}the connection closed before the response head was complete"),
         ),
-        Ending::TimedOut | Ending::KeptOpen => found.fail(
-            i,
-            "no-response-in-time",
+        Ending::TimedOut | Ending::KeptOpen => (
+            NoResponseInTime,
             format!("{at}the response {part} was not complete before the timeout"),
         ),
+    };
+    match (e.invalid, ex.ending) {
+        (Some(f), Ending::Reset | Ending::Closed) => found.found(
+            i,
+            NoAnswerToInvalidRequest,
+            format!(
+                "{text}, after an invalid request ({}: only a SHOULD asks for a 400)",
+                f.name()
+            ),
+        ),
+        _ => found.found(i, rule, text),
     }
 }
 
@@ -479,45 +404,90 @@ fn silent(case: &Case<'_>, found: &mut Findings, i: usize, at: &str, e: &Expecta
     match (ex.ending, close) {
         (Ending::Closed, Some(Grade::Strict)) => {}
         (Ending::Closed, Some(Grade::NonStrict)) => {
-            let rule = if e.features.contains(&FeatureId::HalfClosedAfter) {
-                "no-answer-after-half-close"
-            } else {
-                "status-non-strict"
-            };
-            found.non_strict(
+            let (rule, why) = silence_allowed_by(e);
+            found.found(
                 i,
                 rule,
-                format!("{at}the server closed without answering; expected {}", e.describe()),
+                format!("{at}the server closed without answering; expected {}{why}", e.describe()),
             );
         }
-        (Ending::Reset, Some(_)) => found.non_strict(
+        (Ending::Reset, Some(_)) => found.found(
             i,
-            "reset-after-response",
+            ResetAfterResponse,
             format!("{at}the connection was reset instead of closed; expected {}", e.describe()),
         ),
-        (Ending::Closed | Ending::KeptOpen, None) => found.fail(
+        (Ending::Closed, None) => found.found(
             i,
-            "no-response",
-            format!("{at}the server closed the connection without answering; expected {}", e.describe()),
+            NoResponse,
+            format!(
+                "{at}the server closed the connection without answering; expected {}{}",
+                e.describe(),
+                owed_because(e)
+            ),
         ),
-        (Ending::Reset, None) => found.fail(
+        (Ending::KeptOpen, None) => found.found(
             i,
-            "reset-before-response",
-            format!("{at}the connection was reset before any response; expected {}", e.describe()),
+            NoResponse,
+            format!(
+                "{at}the server sent no response for this request and left the connection open; expected {}{}",
+                e.describe(),
+                owed_because(e)
+            ),
         ),
-        (Ending::TimedOut, Some(_)) if !e.complete && half_closed => found.non_strict(
+        (Ending::Reset, None) => found.found(
             i,
-            "ignores-half-close",
+            ResetBeforeResponse,
+            format!(
+                "{at}the connection was reset before any response; expected {}{}",
+                e.describe(),
+                owed_because(e)
+            ),
+        ),
+        (Ending::TimedOut, Some(_)) if !e.complete && half_closed => found.found(
+            i,
+            IgnoresHalfClose,
             format!("{at}the client half-closed an incomplete request, and the server neither answered nor closed before the timeout"),
         ),
         // An incomplete request the client did not half-close: the server rightly waits.
         (Ending::TimedOut, _) if !e.complete && !half_closed => {}
-        (Ending::TimedOut, _) => found.fail(
+        (Ending::TimedOut, _) => found.found(
             i,
-            "no-response-in-time",
+            NoResponseInTime,
             format!("{at}no response before the timeout; expected {}", e.describe()),
         ),
         (Ending::KeptOpen, Some(_)) => {}
+    }
+}
+
+/// The rule a silence falls under when it is allowed non-strictly, and why: the client's
+/// half-close, another feature that allows a close (an incomplete request), or, failing
+/// those, an invalid request that only a SHOULD asks to answer.
+fn silence_allowed_by(e: &Expectation) -> (RuleId, String) {
+    if e.features.contains(&FeatureId::HalfClosedAfter) {
+        return (NoAnswerAfterHalfClose, String::new());
+    }
+    let only_invalid = e
+        .entries(Outcome::SilentClose)
+        .iter()
+        .all(|a| matches!(a.because, Because::Feature(f) if Some(f) == e.invalid));
+    match e.invalid.filter(|_| only_invalid) {
+        Some(f) => (
+            NoAnswerToInvalidRequest,
+            format!(
+                " (the request is invalid, {}: only a SHOULD asks for a 400, {})",
+                f.name(),
+                cite("9112-2.2-invalid")
+            ),
+        ),
+        None => (StatusNonStrict, String::new()),
+    }
+}
+
+/// ` (owed by RFC 9112 §3.2 MUST)`: what makes the answer owed, for a failure's detail.
+fn owed_because(e: &Expectation) -> String {
+    match e.owed_by {
+        Some("contract-routes") | None => " (the contract answers every valid request)".into(),
+        Some(id) => format!(" (an answer is owed: {})", cite(id)),
     }
 }
 
@@ -525,13 +495,13 @@ fn silent(case: &Case<'_>, found: &mut Findings, i: usize, at: &str, e: &Expecta
 fn surplus(case: &Case<'_>, found: &mut Findings) {
     let ex = case.ex;
     // A plan holds at least one request: an empty send is the `empty` request.
-    let n = case.plan.requests.len();
+    let n = case.sent;
     let i = n - 1;
     let extra_responses = ex.responses.len() - n;
     if extra_responses > 0 && !case.open_ended {
-        found.fail(
+        found.found(
             i,
-            "unrequested-response",
+            UnrequestedResponse,
             format!("{extra_responses} response(s) more than the {n} request(s) sent"),
         );
         return;
@@ -552,23 +522,42 @@ fn surplus_after(case: &Case<'_>, found: &mut Findings, i: usize) {
         return;
     }
     let at = which(case, i);
-    let ended = matches!(ex.ending, Ending::Closed | Ending::Reset);
-    if e.head_request && !last.head.persistent() && ended {
-        return found.non_strict(
+    if e.head_request && !next_response_may_follow(e, last, ex) {
+        return found.found(
             i,
-            "body-after-head-before-close",
-            format!("{at}{after} bytes followed a response to HEAD that announced the close, then the close"),
+            BodyAfterHeadBeforeClose,
+            format!(
+                "{at}{after} bytes followed a response to HEAD where no further response could follow ({})",
+                why_no_response_follows(last, ex)
+            ),
         );
     }
     let (rule, what) = if e.head_request {
-        ("body-after-head", "a response to HEAD")
+        (BodyAfterHead, "a response to HEAD")
     } else {
         (
-            "wrong-content-length",
+            WrongContentLength,
             "a response framed by its Content-Length or chunked coding",
         )
     };
-    found.fail(i, rule, format!("{at}{after} bytes followed {what}"));
+    found.found(i, rule, format!("{at}{after} bytes followed {what}"));
+}
+
+/// Whether a client could read bytes after this response as the next response: the request
+/// was a well-formed HTTP/1.1 request that keeps the connection, the client had not
+/// half-closed, and the response did not announce the close (RFC 9112 9.3 and 9.6).
+fn next_response_may_follow(e: &Expectation, m: &Message, ex: &Exchange) -> bool {
+    e.expects_persistence && !ex.delivery.half_close && m.head.persistent()
+}
+
+fn why_no_response_follows(m: &Message, ex: &Exchange) -> &'static str {
+    if !m.head.persistent() {
+        "the response announced the close"
+    } else if ex.delivery.half_close {
+        "the client had half-closed"
+    } else {
+        "the request ended the connection: HTTP/1.0, `Connection: close`, or refused"
+    }
 }
 
 /// A server that refused a defective `HEAD` request may not have read its method: its error
@@ -592,11 +581,11 @@ fn connection_end(case: &Case<'_>, found: &mut Findings) {
     };
     let i = ex.responses.len() - 1;
     let at = which(case, i);
-    let all_answered = ex.responses.len() >= case.plan.requests.len();
+    let all_answered = ex.responses.len() >= case.sent;
     if ex.ending == Ending::Reset && all_answered {
-        found.non_strict(
+        found.found(
             i,
-            "reset-after-response",
+            ResetAfterResponse,
             format!("{at}the connection was reset after the response instead of closed cleanly"),
         );
     }
@@ -611,27 +600,12 @@ fn connection_end(case: &Case<'_>, found: &mut Findings) {
         && last.head.persistent()
         && last.framing != BodyFraming::UntilClose
     {
-        found.non_strict(
+        found.found(
             i,
-            "missing-connection-close",
+            MissingConnectionClose,
             format!("{at}the server closed the connection after a response without Connection: close (RFC 9112 9.3)"),
         );
     }
-}
-
-/// The rules as Markdown, for the README (a test keeps the README in step with it).
-pub fn markdown_rules() -> String {
-    let mut text = String::from("| rule | verdict | meaning | why |\n| --- | --- | --- | --- |\n");
-    for r in RULES {
-        text.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
-            r.id,
-            r.verdict.as_str(),
-            r.meaning,
-            r.why
-        ));
-    }
-    text
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::kit::context::{CheckInfo, Context};
 use crate::kit::raw::{self, Delivery, Timing};
 use crate::kit::report::{CheckResult, Verdict};
+use crate::kit::verdict::RuleId;
 use crate::pages::Pages;
 use std::net::SocketAddr;
 
@@ -40,7 +41,7 @@ fn fetch(addr: SocketAddr, timing: &Timing, path: &str) -> Result<(u16, Vec<u8>)
 /// Why no pages could be learned: the rule broken and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotLearned {
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub detail: String,
 }
 
@@ -50,12 +51,12 @@ pub fn learn_pages(addr: SocketAddr, timing: &Timing) -> Result<Pages, NotLearne
     let ((hello_status, hello), (missing_status, missing)) = fetch(addr, timing, "/")
         .and_then(|hello| fetch(addr, timing, MISSING_PATH).map(|missing| (hello, missing)))
         .map_err(|e| NotLearned {
-            rule: "no-response",
+            rule: RuleId::NoResponse,
             detail: format!("{e}; bodies will not be compared"),
         })?;
     if hello_status != 200 || missing_status != 404 {
         return Err(NotLearned {
-            rule: "status-not-allowed",
+            rule: RuleId::StatusNotAllowed,
             detail: format!(
                 "GET / answered {hello_status} and GET {MISSING_PATH} answered {missing_status}, not 200 and 404; bodies will not be compared"
             ),
@@ -63,7 +64,7 @@ pub fn learn_pages(addr: SocketAddr, timing: &Timing) -> Result<Pages, NotLearne
     }
     if hello.is_empty() || hello == missing {
         return Err(NotLearned {
-            rule: "wrong-page",
+            rule: RuleId::WrongPage,
             detail: "the hello and 404 pages must be non-empty and differ".into(),
         });
     }
@@ -90,7 +91,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, given: bool) -> CheckResult 
             }
             Err(e) => {
                 result.verdict = Verdict::Fail;
-                result.rule = Some("no-response".into());
+                result.rule = Some(RuleId::NoResponse);
                 result.detail = format!("{e}; bodies will not be compared");
             }
         }
@@ -107,7 +108,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, given: bool) -> CheckResult 
         }
         Err(not) => {
             result.verdict = Verdict::Fail;
-            result.rule = Some(not.rule.into());
+            result.rule = Some(not.rule);
             result.detail = not.detail;
         }
     }

@@ -23,6 +23,7 @@ use crate::kit::context::Silent;
 use crate::kit::report::{Report, Verdict, html, json};
 use crate::kit::settings::{FuzzSettings, Settings};
 use crate::kit::target::{TargetOptions, TargetSpec};
+use crate::kit::verdict::RuleId;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,7 @@ pub struct Column {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub check: String,
-    pub cells: Vec<Option<(Verdict, Option<String>)>>,
+    pub cells: Vec<Option<(Verdict, Option<RuleId>)>>,
     pub disagree: bool,
 }
 
@@ -163,12 +164,12 @@ pub fn rows(columns: &[Column]) -> Vec<Row> {
     let mut rows: Vec<Row> = ids
         .into_iter()
         .map(|id| {
-            let cells: Vec<Option<(Verdict, Option<String>)>> = columns
+            let cells: Vec<Option<(Verdict, Option<RuleId>)>> = columns
                 .iter()
                 .map(|c| {
                     let report = c.outcome.as_ref().ok()?;
                     let check = report.check(&id)?;
-                    Some((report.verdict_of(check), check.rule.clone()))
+                    Some((report.verdict_of(check), check.rule))
                 })
                 .collect();
             let verdicts: Vec<Option<Verdict>> =
@@ -354,7 +355,7 @@ pub fn render_html(matrix: &Matrix) -> String {
                         body,
                         "<td><a href=\"#{}\" title=\"{}\">{}</a></td>",
                         attr(&html::anchor(&format!("impl-{i}"), &row.check)),
-                        attr(rule.as_deref().unwrap_or(verdict.as_str())),
+                        attr(rule.map_or(verdict.as_str(), RuleId::name)),
                         html::badge(*verdict)
                     );
                 }
@@ -483,7 +484,7 @@ mod tests {
                     let mut c = CheckResult::new(*id, "g", "d");
                     c.verdict = *v;
                     if *v == Verdict::Fail {
-                        c.rule = Some("status-not-allowed".into());
+                        c.rule = Some(RuleId::StatusNotAllowed);
                     }
                     c
                 })

@@ -45,6 +45,7 @@ pub mod settings;
 pub mod supervise;
 pub mod target;
 pub mod timed_client;
+pub mod verdict;
 
 /// The README shows the tables the kit actually uses (a unit test, so that mutation
 /// testing of the table code with `--lib` sees it).
@@ -56,7 +57,8 @@ mod readme_tables {
         for (what, table) in [
             ("rows", super::expect::markdown_rows()),
             ("features", super::expect::features::markdown_table()),
-            ("rules", super::judge::markdown_rules()),
+            ("rules", super::verdict::rules::markdown_rules()),
+            ("ledger", super::verdict::rules::markdown_ledger()),
         ] {
             assert!(
                 readme.contains(&table),

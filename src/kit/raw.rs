@@ -158,12 +158,23 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// Time from connect to the first response byte.
     pub first_byte: Option<Duration>,
+    /// Reading stopped at [`MAX_RESPONSE`]: the server sent more than the kit reads.
+    pub truncated: bool,
 }
 
 impl Exchange {
     /// Whether the server answered at all.
     pub fn answered(&self) -> bool {
         !self.received.is_empty()
+    }
+
+    /// How many of the `planned` requests were sent: all but those of the later sends the
+    /// client did not make (a response announced the close before them).
+    pub fn requests_sent(&self, planned: usize) -> usize {
+        self.delivery
+            .later
+            .get(self.later_sent)
+            .map_or(planned, |unsent| unsent.after_responses.min(planned))
     }
 }
 
@@ -193,6 +204,7 @@ pub fn send(
             rest: Next::Nothing,
             elapsed: Duration::ZERO,
             first_byte: None,
+            truncated: false,
         },
         closed: None,
     };
@@ -225,6 +237,15 @@ impl Connection<'_> {
                 self.finish(false);
                 return;
             }
+            // RFC 9112 9.3: a client sends no more once a response announced the close.
+            if self
+                .ex
+                .responses
+                .last()
+                .is_some_and(|m| !m.head.persistent())
+            {
+                break;
+            }
             let bytes = self.ex.delivery.later[i].bytes.clone();
             if self.stream.write_all(&bytes).is_err() {
                 break;
@@ -235,7 +256,7 @@ impl Connection<'_> {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
         // With nothing owed (an empty or incomplete request), an answer is still read whole.
-        let owed = self.owed.count.max(1);
+        let owed = self.ex.requests_sent(self.owed.count).max(1);
         let all_owed = self.read_until(Instant::now() + timing.response, |c| {
             c.ex.responses.len() >= owed
         });
@@ -275,7 +296,11 @@ impl Connection<'_> {
             if done(self) {
                 return true;
             }
-            if self.closed.is_some() || self.ex.received.len() >= MAX_RESPONSE {
+            if self.closed.is_some() {
+                return false;
+            }
+            if self.ex.received.len() >= MAX_RESPONSE {
+                self.ex.truncated = true;
                 return false;
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -542,5 +567,43 @@ mod tests {
             probe_get_root(closed, Duration::from_secs(1)),
             Probe::Refused(_)
         ));
+    }
+
+    #[test]
+    fn no_later_request_is_sent_after_a_response_that_announced_the_close() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = vec![0u8; 256];
+            let n = s.read(&mut got).unwrap();
+            got.truncate(n);
+            s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            // Like a server that discards what follows until the client leaves.
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+            (got, rest)
+        });
+        let mut delivery = get();
+        delivery.later.push(Later {
+            after_responses: 1,
+            bytes: b"GET /again HTTP/1.1\r\n\r\n".to_vec(),
+        });
+        let owed = Owed {
+            heads: vec![false, false],
+            count: 2,
+        };
+        let timing = Timing {
+            close_wait: Duration::from_millis(100),
+            ..Timing::default()
+        };
+        let ex = send(addr, &delivery, &timing, &owed).unwrap();
+        let (first, rest) = server.join().unwrap();
+        assert_eq!(first, b"GET / HTTP/1.1\r\n\r\n");
+        assert!(rest.is_empty(), "sent after the close: {rest:?}");
+        assert_eq!((ex.later_sent, ex.requests_sent(2)), (0, 1));
+        assert_eq!(ex.ending, Ending::KeptOpen);
     }
 }

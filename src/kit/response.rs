@@ -41,6 +41,8 @@ pub enum ParseError {
     BadTrailer,
     /// More than [`MAX_INTERIM`] interim responses in a row.
     TooManyInterim,
+    /// A chunk-size line longer than the kit reads.
+    ChunkLineTooLong,
 }
 
 impl fmt::Display for ParseError {
@@ -64,6 +66,9 @@ impl fmt::Display for ParseError {
             ParseError::BadChunkSize(line) => write!(f, "invalid chunk-size line \"{line}\""),
             ParseError::ChunkNotTerminated => f.write_str("chunk data not followed by CRLF"),
             ParseError::BadTrailer => f.write_str("an invalid trailer field line"),
+            ParseError::ChunkLineTooLong => {
+                write!(f, "a chunk-size line longer than {MAX_CHUNK_LINE} bytes")
+            }
             ParseError::TooManyInterim => {
                 write!(
                     f,
@@ -79,7 +84,7 @@ impl std::error::Error for ParseError {}
 /// A parsed response head (status line and fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
-    /// 1 for HTTP/1.1, 0 for HTTP/1.0.
+    /// 1 for HTTP/1.1, 0 for HTTP/1.0 (2 to 9 for the later minor versions no RFC defines).
     pub minor_version: u8,
     pub status: u16,
     pub reason: String,
@@ -91,6 +96,30 @@ pub struct Head {
 impl Head {
     /// Parses a head at the start of `bytes`; `Ok(None)` while incomplete.
     pub fn parse(bytes: &[u8]) -> Result<Option<Head>, ParseError> {
+        // httparse reads only HTTP/1.0 and HTTP/1.1; a later minor version is valid syntax
+        // (RFC 9112 2.3), read here as 1.1 and recorded as it was sent.
+        let later_minor = match bytes {
+            [
+                b'H',
+                b'T',
+                b'T',
+                b'P',
+                b'/',
+                b'1',
+                b'.',
+                minor @ b'2'..=b'9',
+                ..,
+            ] => Some(*minor),
+            _ => None,
+        };
+        let patched;
+        let bytes = match later_minor {
+            Some(_) => {
+                patched = [b"HTTP/1.1", &bytes[8..]].concat();
+                patched.as_slice()
+            }
+            None => bytes,
+        };
         let mut slots = [httparse::EMPTY_HEADER; MAX_FIELDS];
         let mut parsed = httparse::Response::new(&mut slots);
         let len = match parsed.parse(bytes) {
@@ -103,7 +132,7 @@ impl Head {
             Err(e) => return Err(ParseError::BadHead(e.to_string())),
         };
         Ok(Some(Head {
-            minor_version: parsed.version.unwrap_or(0),
+            minor_version: later_minor.map_or(parsed.version.unwrap_or(0), |m| m - b'0'),
             status: parsed.code.unwrap_or(0),
             reason: parsed.reason.unwrap_or("").to_string(),
             fields: parsed
@@ -398,9 +427,7 @@ pub fn chunked(bytes: &[u8]) -> Result<Option<Chunks>, ParseError> {
 fn crlf_line(bytes: &[u8], max: usize) -> Result<Option<&[u8]>, ParseError> {
     let Some(lf) = bytes.iter().take(max + 2).position(|&b| b == b'\n') else {
         return if bytes.len() > max + 1 {
-            Err(ParseError::BadChunkSize(quote(
-                &bytes[..max.min(bytes.len())],
-            )))
+            Err(ParseError::ChunkLineTooLong)
         } else {
             Ok(None)
         };

@@ -40,6 +40,7 @@ use crate::kit::learn;
 use crate::kit::report::{CheckResult, Verdict};
 use crate::kit::settings::Settings;
 use crate::kit::target::{SetupError, StartGate, Target, TargetOptions, TargetSpec};
+use crate::kit::verdict::RuleId;
 use crate::pages::Pages;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -474,9 +475,13 @@ fn suspicious(result: &CheckResult) -> bool {
         .as_ref()
         .is_some_and(|e| e.response.is_none());
     let rule = matches!(
-        result.rule.as_deref(),
+        result.rule,
         Some(
-            "no-response" | "reset-before-response" | "no-response-in-time" | "ignores-half-close"
+            RuleId::NoResponse
+                | RuleId::ResetBeforeResponse
+                | RuleId::NoResponseInTime
+                | RuleId::IgnoresHalfClose
+                | RuleId::NoAnswerToInvalidRequest
         )
     );
     unanswered || rule
@@ -490,11 +495,11 @@ fn confirm_alive(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<Stri
     let finding = if suspicious(result) {
         ctx.liveness()
     } else {
-        ctx.revive().map(|text| ("server-died", text))
+        ctx.revive().map(|text| (RuleId::ServerDied, text))
     };
     let (rule, text) = finding?;
     result.verdict = Verdict::Fail;
-    result.rule = Some(rule.into());
+    result.rule = Some(rule);
     result.detail = if result.detail.is_empty() {
         text.clone()
     } else {

@@ -5,7 +5,7 @@ use serde_json::json;
 fn check(id: &str, verdict: Verdict, rule: Option<&str>) -> CheckResult {
     let mut c = CheckResult::new(id, id.split('.').next().unwrap_or("g"), "d");
     c.verdict = verdict;
-    c.rule = rule.map(str::to_string);
+    c.rule = rule.map(|r| RuleId::parse(r).expect("a rule"));
     c
 }
 
@@ -29,7 +29,7 @@ fn fast(id: &str, fast_ms: &[f64]) -> CheckResult {
 
 fn class(rule: &str, kind: &str) -> FailureClass {
     FailureClass {
-        rule: rule.into(),
+        rule: RuleId::parse(rule).expect("a rule"),
         kind: kind.into(),
         verdict: Verdict::Fail,
         count: 3,
@@ -176,7 +176,7 @@ fn a_regression_needs_both_attempts() {
     let mut run = report(vec![slow_twice, once]);
     baseline.apply(&mut run);
     assert_eq!(run.checks[0].verdict, Verdict::Regressed);
-    assert_eq!(run.checks[0].rule.as_deref(), Some("regressed"));
+    assert_eq!(run.checks[0].rule, Some(RuleId::Regressed));
     assert!(
         run.checks[0].detail.contains("on both attempts"),
         "{}",

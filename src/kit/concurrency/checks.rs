@@ -6,6 +6,7 @@ use super::load::{Landed, Outcome, Role};
 use super::scenario::{AbortRun, BadRun, IdleRun, Params, SlowRun, overlap_limit};
 use super::timeline::{self, human, ms};
 use crate::kit::report::TimelineEntry;
+use crate::kit::verdict::RuleId;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default)]
 pub struct Attempt {
     pub passed: bool,
-    /// The stable id of the broken rule, when not passed.
-    pub rule: Option<&'static str>,
+    /// The broken rule, when not passed.
+    pub rule: Option<RuleId>,
     /// What happened, in a sentence or two.
     pub summary: String,
     pub timeline: Vec<TimelineEntry>,
@@ -27,7 +28,7 @@ pub struct Attempt {
 #[derive(Debug, Clone)]
 pub struct FastJudgement {
     pub passed: bool,
-    pub rule: Option<&'static str>,
+    pub rule: Option<RuleId>,
     pub text: String,
     /// Per request: it missed the budget (as opposed to passing, or failing otherwise).
     pub late: Vec<bool>,
@@ -112,9 +113,9 @@ pub fn judge_fast(fast: &[Landed], budget: Duration) -> FastJudgement {
     FastJudgement {
         passed: false,
         rule: Some(if late.contains(&true) {
-            "fast-request-delayed"
+            RuleId::FastRequestDelayed
         } else {
-            "fast-request-failed"
+            RuleId::FastRequestFailed
         }),
         text: format!(
             "{} of {n} fast GET / requests missed the {} budget: {}{common}",
@@ -232,7 +233,7 @@ pub fn capacity_survives_bad_clients(run: &BadRun, params: &Params, k: usize) ->
     };
     Attempt {
         passed: fast.passed,
-        rule: (!fast.passed).then_some("capacity-lost"),
+        rule: (!fast.passed).then_some(RuleId::CapacityLost),
         summary: format!(
             "after {total} bad clients ({}), with {k} GET /sleep requests in flight (S = {}), {}{lost}{}",
             kinds.join(", "),
@@ -324,7 +325,7 @@ pub fn slow_requests_overlap(run: &SlowRun, params: &Params, k: usize) -> Attemp
     };
     Attempt {
         passed,
-        rule: (!passed).then_some("slow-requests-serialized"),
+        rule: (!passed).then_some(RuleId::SlowRequestsSerialized),
         summary: summary + &unsent_note(run.unsent, k, "slow requests", params),
         timeline,
         data,
@@ -405,7 +406,7 @@ pub fn aborted_slow_request(run: &AbortRun, params: &Params, k: usize) -> Attemp
     let resets = k / 2;
     let passed = witness_ok && fast.passed;
     let rule = if !witness_ok {
-        Some("slow-request-failed")
+        Some(RuleId::SlowRequestFailed)
     } else {
         fast.rule
     };
@@ -505,7 +506,7 @@ mod tests {
         ];
         let attempt = slow_does_not_delay_fast(&slow_run(&[1005, 1006], fast), &params(), 2);
         assert!(!attempt.passed);
-        assert_eq!(attempt.rule, Some("fast-request-delayed"));
+        assert_eq!(attempt.rule, Some(RuleId::FastRequestDelayed));
         assert!(
             attempt
                 .summary
@@ -567,7 +568,7 @@ mod tests {
         let judged = judge_fast(&refused, Duration::from_millis(100));
         assert_eq!(
             (judged.passed, judged.rule),
-            (false, Some("fast-request-failed"))
+            (false, Some(RuleId::FastRequestFailed))
         );
         let gave_up = vec![Landed {
             outcome: Outcome::GaveUp(Duration::from_millis(2100)),
@@ -580,7 +581,7 @@ mod tests {
             ..refused[0].clone()
         }];
         let judged = judge_fast(&gave_up, Duration::from_millis(100));
-        assert_eq!(judged.rule, Some("fast-request-delayed"));
+        assert_eq!(judged.rule, Some(RuleId::FastRequestDelayed));
         assert!(judged.text.contains("fast 1 had no response within 2.00 s; it was waiting for the first response byte most of the time"), "{}", judged.text);
     }
 
@@ -592,7 +593,7 @@ mod tests {
         let serial = slow_run(&[1005, 2005, 3005, 4005], Vec::new());
         let attempt = slow_requests_overlap(&serial, &params(), 4);
         assert!(!attempt.passed);
-        assert_eq!(attempt.rule, Some("slow-requests-serialized"));
+        assert_eq!(attempt.rule, Some(RuleId::SlowRequestsSerialized));
         assert!(attempt.summary.contains("2 of 4"), "{}", attempt.summary);
         assert!(
             attempt
@@ -634,7 +635,7 @@ mod tests {
         };
         let attempt = aborted_slow_request(&run, &params(), 1);
         assert!(!attempt.passed);
-        assert_eq!(attempt.rule, Some("slow-request-failed"));
+        assert_eq!(attempt.rule, Some(RuleId::SlowRequestFailed));
         assert!(
             attempt.summary.contains("failed: reset"),
             "{}",

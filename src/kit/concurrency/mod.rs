@@ -87,6 +87,7 @@ use crate::kit::report::{CheckResult, Verdict};
 pub use crate::kit::settings::{
     ConcurrencySettings, DEFAULT_MAX, MIN_BUDGET, MIN_SLEEP, default_slow,
 };
+use crate::kit::verdict::RuleId;
 use checks::Attempt;
 use scenario::Params;
 use serde_json::Value;
@@ -103,8 +104,6 @@ pub const CAPACITY_SURVIVES_BAD_CLIENTS: &str = "concurrency.capacity-survives-b
 /// them all even if only one bad client in four kills one.
 pub const BAD_CLIENTS_PER_K: usize = 4;
 pub const CAPACITY: &str = "concurrency.capacity";
-/// Why the calibration could not run: no fresh server started (a skip, not a failure).
-const NO_FRESH_SERVER: &str = "no-fresh-server";
 
 /// Fast requests per attempt.
 pub const FAST_REQUESTS: usize = 5;
@@ -225,15 +224,19 @@ fn fresh(ctx: &mut Context<'_>) -> Result<(), String> {
 }
 
 /// Measures S on a fresh server and records it.
-fn calibrate(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
+/// S, or why it could not be measured and the rule broken (`None`: no fresh server
+/// started, a start-up problem rather than a verdict).
+type Measured = Result<Duration, (String, Option<RuleId>)>;
+
+fn calibrate(ctx: &mut Context<'_>) -> Measured {
     ctx.progress.step("measuring GET /sleep");
     let outcome = measure(ctx);
     ctx.calibration.sleep = Some(outcome.clone().map_err(|(text, _)| text));
     outcome
 }
 
-fn measure(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
-    fresh(ctx).map_err(|e| (e, NO_FRESH_SERVER))?;
+fn measure(ctx: &mut Context<'_>) -> Measured {
+    fresh(ctx).map_err(|e| (e, None))?;
     let limit = ctx.settings.slow_timeout;
     let addr = ctx.target.addr();
     let landed = async_std::task::block_on(scenario::calibrate(addr, IO_TIMEOUT, limit));
@@ -245,16 +248,18 @@ fn measure(ctx: &mut Context<'_>) -> Result<Duration, (String, &'static str)> {
                 human(s),
                 human(MIN_SLEEP)
             ),
-            "sleep-not-slow",
+            Some(RuleId::SleepNotSlow),
         )),
         (load::Outcome::Status(status), _) => Err((
             format!("GET /sleep answered {status}, not 200"),
-            "wrong-status",
+            Some(RuleId::WrongStatus),
         )),
-        (load::Outcome::Error(e), _) => Err((format!("GET /sleep failed: {e}"), "no-response")),
+        (load::Outcome::Error(e), _) => {
+            Err((format!("GET /sleep failed: {e}"), Some(RuleId::NoResponse)))
+        }
         (_, _) => Err((
             format!("GET /sleep got no response within {}", human(limit)),
-            "no-response",
+            Some(RuleId::NoResponse),
         )),
     };
     if landed.gave_up() && !ctx.target.restartable() {
@@ -277,13 +282,13 @@ fn calibration_check(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
             result.data.insert("sleep_ms".into(), timeline::ms(sleep));
             result.data.insert("budget_ms".into(), timeline::ms(budget));
         }
-        Err((text, NO_FRESH_SERVER)) => {
+        Err((text, None)) => {
             result.verdict = Verdict::Skip;
             result.detail = text;
         }
-        Err((text, rule)) => {
+        Err((text, Some(rule))) => {
             result.verdict = Verdict::Fail;
-            result.rule = Some(rule.into());
+            result.rule = Some(rule);
             result.detail = text;
         }
     }
@@ -454,7 +459,7 @@ fn fill(result: &mut CheckResult, attempts: &[Attempt], restartable: bool) {
     } else {
         Verdict::Fail
     };
-    result.rule = last.rule.map(str::to_string);
+    result.rule = last.rule;
     result.timeline = last.timeline.clone();
     result.data = last.data.clone();
     result
@@ -530,7 +535,7 @@ mod tests {
     fn a_rerun_is_reported_with_both_attempts() {
         let failed = Attempt {
             summary: "one was late".into(),
-            rule: Some("fast-request-delayed"),
+            rule: Some(RuleId::FastRequestDelayed),
             ..Attempt::default()
         };
         let passed = Attempt {
@@ -556,7 +561,7 @@ mod tests {
         assert_eq!(result.data["attempts"], Value::from(2));
         fill(&mut result, &[failed.clone(), failed], false);
         assert_eq!(result.verdict, Verdict::Fail);
-        assert_eq!(result.rule.as_deref(), Some("fast-request-delayed"));
+        assert_eq!(result.rule, Some(RuleId::FastRequestDelayed));
         assert!(
             result
                 .detail

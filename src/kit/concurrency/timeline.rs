@@ -11,11 +11,7 @@ pub const MAX_PER_ROLE: usize = 12;
 
 /// A duration for people: `850 ms`, `1.25 s`.
 pub fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.2} s", d.as_secs_f64())
-    }
+    crate::kit::report::duration_text(d)
 }
 
 /// Milliseconds with microsecond precision, as the JSON report writes instants.

@@ -42,6 +42,10 @@ pub struct RequestFacts {
     pub http11: bool,
     /// The request asked the server to close (`Connection: close`).
     pub asks_close: bool,
+    /// The request line has no HTTP version: shaped like an HTTP/0.9 request.
+    pub simple_request: bool,
+    /// The head declares a body (`Content-Length` above 0, or `Transfer-Encoding`).
+    pub body_declared: bool,
 }
 
 impl RequestFacts {
@@ -77,7 +81,13 @@ pub fn analyze(bytes: &[u8]) -> Analysis {
         if !last.complete || !last.framing_known || end >= bytes.len() {
             return Analysis { requests };
         }
-        requests.push(one(bytes, end, true));
+        let after_close = last.asks_close;
+        let mut next = one(bytes, end, true);
+        if after_close {
+            next.features.push(AfterConnectionClose);
+            next.features.sort();
+        }
+        requests.push(next);
     }
 }
 
@@ -89,6 +99,8 @@ struct Reading {
     may_be_slow: bool,
     normal_path: Option<Vec<u8>>,
     version: Option<(u8, u8)>,
+    simple_request: bool,
+    body_declared: bool,
 }
 
 impl Reading {
@@ -106,6 +118,8 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
         may_be_slow: false,
         normal_path: None,
         version: None,
+        simple_request: false,
+        body_declared: false,
     };
     if follows {
         r.add(FollowsARequest);
@@ -156,7 +170,7 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
     let (body_len, complete, framing_known) = body(&mut r, &head, body_sent);
     let len = lines.pos + body_len.min(body_sent) as usize;
     // A server that reads an invalid field line otherwise may see other request boundaries.
-    let framing_known = framing_known && !head.features.contains(&InvalidField);
+    let framing_known = framing_known && !malformed_field(&head.features);
     // HTTP/1.0 without keep-alive, or `Connection: close`: the connection ends here.
     let last_on_connection = head.asks_close || (r.version == Some((1, 0)) && !head.keep_alive);
     if last_on_connection && len < rest.len() {
@@ -188,6 +202,8 @@ fn finish(
         normal_path: r.normal_path,
         http11: r.version == Some((1, 1)),
         asks_close,
+        simple_request: r.simple_request,
+        body_declared: r.body_declared,
         features: r.features,
     }
 }
@@ -213,37 +229,26 @@ fn first_word(bytes: &[u8]) -> Option<&[u8]> {
         .find(|w| !w.is_empty())
 }
 
-/// The features of the request line, and the route a tolerant server reads from it.
+/// The features of the request line, and the route a tolerant server reads from it. A
+/// line with another number of words than three is read as far as its words go, so that
+/// its method, target and version count too.
 fn read_request_line(r: &mut Reading, line: &[u8]) {
     let Some(words) = grammar::words(line) else {
         r.add(WrongWordCount);
         return;
     };
-    if !words.single_spaces {
+    r.simple_request = !words.names_a_version;
+    if words.count != 3 {
+        r.add(WrongWordCount);
+    } else if !words.single_spaces {
         r.add(LooseWhitespace);
     }
-    let method_ok = !words.method.is_empty() && words.method.iter().all(|&b| grammar::is_tchar(b));
+    let method_ok = words.method.iter().all(|&b| grammar::is_tchar(b));
     if !method_ok {
         r.add(MalformedMethod);
     }
-    // A bad `%` in the query alone leaves the path to serve (see `BadPercentInQuery`).
-    let query_start = words.target.iter().position(|&b| b == b'?');
-    let before_query = &words.target[..query_start.unwrap_or(words.target.len())];
-    let target_ok = words.target.iter().all(|&b| (0x21..=0x7e).contains(&b))
-        && grammar::percent_encoding_valid(before_query);
-    if target_ok && !grammar::percent_encoding_valid(words.target) {
-        r.add(BadPercentInQuery);
-    }
-    if !target_ok {
-        r.add(MalformedTarget);
-    }
-    r.version = grammar::parse_version(words.version);
-    match r.version {
-        None => r.add(MalformedVersion),
-        Some((1, 1)) => {}
-        Some((1, 0)) => r.add(Http10),
-        Some((1, _)) => r.add(LaterMinorVersion),
-        Some(_) => r.add(UnsupportedMajorVersion),
+    if let Some(version) = words.version {
+        read_version(r, version);
     }
     let get_or_head = words.method == b"GET" || words.method == b"HEAD";
     if method_ok && !get_or_head {
@@ -256,7 +261,36 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
     if words.method == b"HEAD" {
         r.add(HeadMethod);
     }
-    let path = match grammar::target_form(words.target) {
+    if let Some(target) = words.target {
+        read_target(r, words.method, target, get_or_head);
+    }
+}
+
+fn read_version(r: &mut Reading, version: &[u8]) {
+    r.version = grammar::parse_version(version);
+    match r.version {
+        None => r.add(MalformedVersion),
+        Some((1, 1)) => {}
+        Some((1, 0)) => r.add(Http10),
+        Some((1, _)) => r.add(LaterMinorVersion),
+        Some(_) => r.add(UnsupportedMajorVersion),
+    }
+}
+
+/// The target's features, and the route of its path.
+fn read_target(r: &mut Reading, method: &[u8], target: &[u8], get_or_head: bool) {
+    // A bad `%` in the query alone leaves the path to serve (see `BadPercentInQuery`).
+    let query_start = target.iter().position(|&b| b == b'?');
+    let before_query = &target[..query_start.unwrap_or(target.len())];
+    let target_ok = target.iter().all(|&b| (0x21..=0x7e).contains(&b))
+        && grammar::percent_encoding_valid(before_query);
+    if target_ok && !grammar::percent_encoding_valid(target) {
+        r.add(BadPercentInQuery);
+    }
+    if !target_ok {
+        r.add(MalformedTarget);
+    }
+    let path = match grammar::target_form(target) {
         TargetForm::Origin { path, query } => Some((path, query)),
         TargetForm::Absolute {
             path,
@@ -266,8 +300,8 @@ fn read_request_line(r: &mut Reading, line: &[u8]) {
             r.add(if foreign { ForeignScheme } else { AbsoluteForm });
             Some((path, query))
         }
-        TargetForm::Asterisk if words.method == b"OPTIONS" => None,
-        TargetForm::Authority if words.method == b"CONNECT" => {
+        TargetForm::Asterisk if method == b"OPTIONS" => None,
+        TargetForm::Authority if method == b"CONNECT" => {
             r.add(AuthorityForm);
             None
         }
@@ -330,8 +364,17 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
             break;
         }
         head.fields += 1;
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            // RFC 9112 5.2: obs-fold (or, first, whitespace before the first field line).
+            head.features.push(ObsFold);
+            continue;
+        }
         let Some((name, value)) = grammar::field(line) else {
-            head.features.push(InvalidField);
+            head.features.push(if space_before_colon(line) {
+                SpaceBeforeColon
+            } else {
+                InvalidField
+            });
             if let Some(colon) = line.iter().position(|&b| b == b':')
                 && line[..colon]
                     .trim_ascii()
@@ -370,6 +413,23 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
     head
 }
 
+/// `name SP: value`: a field name, then whitespace before its colon (RFC 9112 5.1).
+fn space_before_colon(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let name = line[..colon].trim_ascii_end();
+    name.len() < colon && !name.is_empty() && name.iter().all(|&b| grammar::is_tchar(b))
+}
+
+/// A field line that breaks the grammar: a server may read it, and the lengths in it, in
+/// more than one way.
+fn malformed_field(features: &[FeatureId]) -> bool {
+    features
+        .iter()
+        .any(|f| matches!(f, InvalidField | SpaceBeforeColon | ObsFold))
+}
+
 /// The size features: the request line (its length without the line end, and whether it
 /// is complete) and the head.
 fn sizes(r: &mut Reading, line_len: usize, line_complete: bool, head_len: usize, fields: usize) {
@@ -397,6 +457,7 @@ fn body(r: &mut Reading, head: &FieldLines, sent: u64) -> (u64, bool, bool) {
     if head.features.contains(&TransferEncoding) {
         // Where a chunked body ends is not the analyzer's business: nothing after it is
         // judged.
+        r.body_declared = true;
         return (sent, true, false);
     }
     let mut declared = None;
@@ -408,7 +469,7 @@ fn body(r: &mut Reading, head: &FieldLines, sent: u64) -> (u64, bool, bool) {
         }
     }
     let lenient = head.lenient_lengths.iter().copied().max();
-    if invalid || head.features.contains(&InvalidField) && lenient.is_some() {
+    if invalid || malformed_field(&head.features) && lenient.is_some() {
         if invalid {
             r.add(InvalidContentLength);
         }
@@ -420,6 +481,7 @@ fn body(r: &mut Reading, head: &FieldLines, sent: u64) -> (u64, bool, bool) {
     if declared.is_some_and(|n| n > LARGE_BODY) {
         r.add(LargeBody);
     }
+    r.body_declared = declared.is_some_and(|n| n > 0);
     match declared {
         Some(n) if n > sent => {
             // The reference refuses a large body at once; a server that reads it waits
@@ -453,7 +515,13 @@ fn kind_of(features: &[FeatureId], route: Route) -> Kind {
         Kind::BadTarget
     } else if has(UnsupportedMajorVersion) {
         Kind::UnsupportedVersion
-    } else if any(&[InvalidField, InvalidContentLength, LenientContentLength]) {
+    } else if any(&[
+        InvalidField,
+        SpaceBeforeColon,
+        ObsFold,
+        InvalidContentLength,
+        LenientContentLength,
+    ]) {
         Kind::MalformedHeader
     } else if has(OversizedHead) {
         Kind::HugeHead

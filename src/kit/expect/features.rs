@@ -4,6 +4,7 @@
 //! composes the features of a request into its allowed outcomes.
 
 use super::Outcome::{self, SilentClose as CLOSE, Status as S};
+use crate::kit::verdict::requirements::cite;
 
 /// A feature of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +33,8 @@ pub enum FeatureId {
     MissingHost,
     InvalidHost,
     InvalidField,
+    SpaceBeforeColon,
+    ObsFold,
     InvalidContentLength,
     LenientContentLength,
     TransferEncoding,
@@ -46,6 +49,7 @@ pub enum FeatureId {
     Empty,
     FollowsARequest,
     DataAfterClose,
+    AfterConnectionClose,
     HalfClosedAfter,
 }
 
@@ -59,6 +63,23 @@ pub enum Reference {
     NotFound,
     /// Refuses the request with one of these.
     Refuses(&'static [Outcome]),
+    /// Serves the request, and refusing it with one of these is as strict: a MUST asks
+    /// for the refusal, where the book serves the request.
+    ServesOrRefuses(&'static [Outcome]),
+}
+
+/// What obliges a server to answer a request with the feature, as the requirement ledger
+/// ([`crate::kit::verdict::requirements`]) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// A valid request: the contract routes it, and the row says what else it may get.
+    Contract,
+    /// The feature makes the request invalid, and a MUST names the answer (cited): silence
+    /// fails.
+    Must(&'static str),
+    /// The feature makes the request invalid, and only a SHOULD asks for an answer (cited):
+    /// silence, and any error status, are non-strict.
+    Should(&'static str),
 }
 
 /// One row of the per-feature table.
@@ -78,6 +99,8 @@ pub struct Feature {
     /// A server that matches the exact request line, as the book does, answers its 404
     /// page.
     pub misroute: bool,
+    /// What obliges a server to answer.
+    pub owed: Duty,
     /// Why, citing the RFC section or the book.
     pub why: &'static str,
 }
@@ -93,7 +116,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: true,
-        why: "RFC 9110 9.3.2: HEAD is GET without content, and the response MUST NOT have a body; the book knows only GET (404); 405 or 501 from a server that does not implement it (RFC 9110 15.5.6, 15.6.2)",
+        owed: Duty::Contract,
+        why: "RFC 9110 9.3.2: HEAD is GET without content, and the response MUST NOT have a body; the book knows only GET (404); 405 or 501 from a server that does not implement it (RFC 9110 9.1 asks a general-purpose server to support HEAD; the book's is not one)",
     },
     Feature {
         id: FeatureId::OtherMethod,
@@ -104,7 +128,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
-        why: "the book serves pages only to GET; RFC 9110 9.1: method names are case-sensitive; 405 or 501 (RFC 9110 15.5.6, 15.6.2), or the stack's own 4xx; never the hello page",
+        owed: Duty::Contract,
+        why: "the book serves pages only to GET; RFC 9110 9.1: method names are case-sensitive, and an unknown method SHOULD get 501 (a known one 405), or the stack's own 4xx; never the hello page",
     },
     Feature {
         id: FeatureId::OptionsMethod,
@@ -115,6 +140,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9110 9.3.7: a server may describe its options in a 200 or 204 (not the hello page); RFC 9112 3.2.4: `*` is a valid target for OPTIONS",
     },
     Feature {
@@ -126,7 +152,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
-        why: "RFC 9110 9.1 and 5.6.2: a method is a token; RFC 9112 3: an invalid request line SHOULD get 400; 405 or 501 from a server that reads it as an unknown method",
+        owed: Duty::Should("9112-3.2-invalid"),
+        why: "RFC 9110 9.1 and 5.6.2: a method is a token; RFC 9112 3.2: an invalid request line SHOULD get 400, so silence or another error is non-strict; 405 or 501 from a server that reads it as an unknown method",
     },
     Feature {
         id: FeatureId::AbsoluteForm,
@@ -137,6 +164,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 3.2.2: a server MUST accept the absolute-form; the book matches the line (404)",
     },
     Feature {
@@ -148,6 +176,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 3.2.2: the absolute-form is any absolute URI; a server not authoritative for the scheme refuses it (421, RFC 9110 15.5.20), and widely used stacks serve its path",
     },
     Feature {
@@ -159,6 +188,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 3.2.3: the authority-form is only for CONNECT, which a page server need not support (RFC 9110 9.3.6: 405 or 501)",
     },
     Feature {
@@ -170,7 +200,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
-        why: "RFC 9112 3.2: a GET target is in origin-form or absolute-form; RFC 9112 3: an invalid request line SHOULD get 400 or a 301 redirect (frameworks also send 307)",
+        owed: Duty::Should("9112-3.2-invalid"),
+        why: "RFC 9112 3.2: a GET target is in origin-form or absolute-form, and an invalid request line SHOULD get 400 or a 301 redirect (frameworks also send 302, 307 and 308); silence or another error is non-strict",
     },
     Feature {
         id: FeatureId::MalformedTarget,
@@ -181,7 +212,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
-        why: "RFC 3986 2 and RFC 9112 3.2: a target holds only visible ASCII; RFC 9112 3: an invalid request line SHOULD get 400 or a 301 redirect",
+        owed: Duty::Should("9112-3.2-invalid"),
+        why: "RFC 3986 2 and RFC 9112 3.2: a target holds only visible ASCII, and an invalid request line SHOULD get 400 or a 301 redirect; silence or another error is non-strict",
     },
     Feature {
         id: FeatureId::Query,
@@ -192,6 +224,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 3.2.1: the query is part of the target and the book matches the whole line (404); a server that ignores the query serves the path",
     },
     Feature {
@@ -203,7 +236,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
-        why: "RFC 3986 2.1: a `%` starts an encoded octet, so the target is invalid (the reference answers 400); a server that ignores the query serves the path",
+        owed: Duty::Should("9112-3.2-invalid"),
+        why: "RFC 3986 2.1: a `%` starts an encoded octet, so the target is invalid and SHOULD get 400 (RFC 9112 3.2); a server that ignores the query serves the path",
     },
     Feature {
         id: FeatureId::NonNormalPath,
@@ -214,7 +248,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: true,
-        why: "RFC 3986 6.2.2: percent-encoded unreserved characters and dot segments normalise away, and widely used servers merge slashes; they serve the normalised path, or redirect to it (301/308 with its Location)",
+        owed: Duty::Contract,
+        why: "RFC 3986 6.2.2 and RFC 9110 4.2.3: any component MAY normalise a URI, and equivalent URIs identify the same resource (widely used servers also merge slashes); a server serves the normalised path, or redirects to it (301/308 with its Location)",
     },
     Feature {
         id: FeatureId::TrailingSlash,
@@ -225,7 +260,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: false,
         misroute: true,
-        why: "RFC 3986 6.2.4: `/sleep/` is another resource than `/sleep` (404, never the hello page); frameworks redirect it to the path without the slash by default (Starlette's redirect_slashes)",
+        owed: Duty::Contract,
+        why: "`/sleep/` is another path than `/sleep` (no normalisation of RFC 3986 6.2.2 removes the slash): 404, never the hello page; frameworks redirect it to the path without the slash by default (Starlette's redirect_slashes)",
     },
     Feature {
         id: FeatureId::Http10,
@@ -236,7 +272,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: true,
-        why: "RFC 9110 2.5: a server may serve an HTTP/1.0 request; the book matches `HTTP/1.1` exactly (404)",
+        owed: Duty::Contract,
+        why: "RFC 9110 6.2: a server answers an HTTP/1.0 request, with the highest version it conforms to (SHOULD); the book matches `HTTP/1.1` exactly (404)",
     },
     Feature {
         id: FeatureId::LaterMinorVersion,
@@ -247,7 +284,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
-        why: "RFC 9110 2.5: a 1.x server answers a later 1.x request as 1.1; a server can also refuse it (505)",
+        owed: Duty::Contract,
+        why: "RFC 9110 6.2: a recipient SHOULD process a later 1.x request as the highest 1.x it conforms to (1.1); servers also refuse it (400, 505)",
     },
     Feature {
         id: FeatureId::UnsupportedMajorVersion,
@@ -258,7 +296,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
-        why: "RFC 9110 15.6.6: 505 names an unsupported major version; RFC 9110 2.5: a server can send 505, so answering as 1.1, or 400, is also seen",
+        owed: Duty::Contract,
+        why: "RFC 9110 6.2: a server can send 505 to refuse a major version; answering as 1.1, or 400, is also seen",
     },
     Feature {
         id: FeatureId::MalformedVersion,
@@ -269,7 +308,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
-        why: "RFC 9112 2.3: HTTP-version is case-sensitive `HTTP/DIGIT.DIGIT`; an invalid request line SHOULD get 400",
+        owed: Duty::Should("9112-2.2-invalid"),
+        why: "RFC 9112 2.3: HTTP-version is case-sensitive `HTTP/DIGIT.DIGIT`; RFC 9112 2.2: a request that breaks the grammar SHOULD get 400, so silence or another error is non-strict",
     },
     Feature {
         id: FeatureId::WrongWordCount,
@@ -280,7 +320,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: true,
-        why: "RFC 9112 3: a request line is method, target and version; an invalid one SHOULD get 400",
+        owed: Duty::Should("9112-2.2-invalid"),
+        why: "RFC 9112 3: a request line is method, target and version, and RFC 9112 2.2: one that breaks the grammar SHOULD get 400; without a version it is shaped like HTTP/0.9, which servers may answer in kind (RFC 9112 C.1)",
     },
     Feature {
         id: FeatureId::LooseWhitespace,
@@ -291,7 +332,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
-        why: "RFC 9112 3: a recipient MAY split the request line on any whitespace (SP, HTAB, VT, FF, bare CR); RFC 9112 2.2: a bare CR is invalid or read as SP",
+        owed: Duty::Should("9112-2.2-invalid"),
+        why: "RFC 9112 3: a recipient MAY split the request line on any whitespace (SP, HTAB, VT, FF, bare CR); one that does not sees an invalid line, which SHOULD get 400 (RFC 9112 2.2: a bare CR is invalid or read as SP)",
     },
     Feature {
         id: FeatureId::BareLf,
@@ -302,6 +344,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 2.2: a recipient MAY accept a bare LF as a line end; one that does not sees no complete head (400, 408 or a close once the client half-closes), or one long request line (404)",
     },
     Feature {
@@ -313,29 +356,32 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
-        why: "RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line; one that does not reads an empty request line",
+        owed: Duty::Should("9112-2.2-empty-lines"),
+        why: "RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line; one that does not reads an empty request line, which SHOULD get 400",
     },
     Feature {
         id: FeatureId::MissingHost,
         name: "missing-host",
         example: "`GET / HTTP/1.1` with no Host field",
-        reference: Reference::Serves,
-        refusals: &[S(400)],
+        reference: Reference::ServesOrRefuses(&[S(400)]),
+        refusals: &[],
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host; the book's clients never send it, and the book serves them",
+        owed: Duty::Must("9112-3.2-host"),
+        why: "RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host; as strict as serving it, which the book does (its clients never send it)",
     },
     Feature {
         id: FeatureId::InvalidHost,
         name: "invalid-host",
         example: "`Host: a b`, two Host fields",
-        reference: Reference::Serves,
-        refusals: &[S(400)],
+        reference: Reference::ServesOrRefuses(&[S(400)]),
+        refusals: &[],
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9112 3.2: a server MUST answer 400 to more than one Host field or an invalid Host value; the book never reads it",
+        owed: Duty::Must("9112-3.2-host"),
+        why: "RFC 9112 3.2: a server MUST answer 400 to more than one Host field or an invalid Host value; as strict as serving it, which the book does (it never reads fields)",
     },
     Feature {
         id: FeatureId::InvalidField,
@@ -346,7 +392,32 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: false,
-        why: "RFC 9112 5.1 and 5.2: 400, or (obs-fold) repair; the book's servers never read fields and serve the request",
+        owed: Duty::Should("9112-2.2-invalid"),
+        why: "RFC 9112 5.1: a field line is a token, a colon and a value, and RFC 9112 2.2: one that breaks the grammar SHOULD get 400; the book's servers never read fields and serve the request",
+    },
+    Feature {
+        id: FeatureId::SpaceBeforeColon,
+        name: "space-before-colon",
+        example: "`Host : x`, whitespace between a field name and its colon",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        owed: Duty::Must("9112-5.1-space"),
+        why: "RFC 9112 5.1: a server MUST reject it with 400, and silence fails; the book's servers never read fields and serve the request (non-strict)",
+    },
+    Feature {
+        id: FeatureId::ObsFold,
+        name: "obs-fold",
+        example: "a field line that starts with SP or HTAB (obsolete line folding)",
+        reference: Reference::Refuses(&[S(400)]),
+        refusals: &[],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        owed: Duty::Must("9112-5.2-obs-fold"),
+        why: "RFC 9112 5.2: a server MUST either refuse it with 400 or replace the fold with spaces (and serve the request); silence fails",
     },
     Feature {
         id: FeatureId::InvalidContentLength,
@@ -357,6 +428,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: false,
+        owed: Duty::Must("9112-6.3-invalid-length"),
         why: "RFC 9112 6.3 item 5: a server MUST answer 400 and close; the book's servers never read the length and serve the request",
     },
     Feature {
@@ -368,6 +440,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: false,
+        owed: Duty::Must("9112-6.3-invalid-length"),
         why: "RFC 9112 8: a lenient server reads a longer body than was sent and waits for it; once the client half-closes, the message is incomplete (408 or a close); the book's servers never read it",
     },
     Feature {
@@ -379,7 +452,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: false,
-        why: "RFC 9112 6.1 and 7: a server decodes chunked, or answers 501 to a coding it does not implement (the reference implements none)",
+        owed: Duty::Contract,
+        why: "RFC 9112 6.1: a recipient MUST be able to parse chunked, and SHOULD answer 501 to a coding it does not understand (the reference implements none: its 501 to chunked is a deviation); 400 and 411 are also seen",
     },
     Feature {
         id: FeatureId::LargeBody,
@@ -390,7 +464,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: false,
-        why: "RFC 9110 15.5.14: 413 for content larger than the server is willing to process; a server may also read it",
+        owed: Duty::Contract,
+        why: "RFC 9110 15.5.14: 413 for content larger than the server is willing to process, which MAY also close the connection; a server may read it",
     },
     Feature {
         id: FeatureId::LongRequestLine,
@@ -401,7 +476,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9112 3: recipients SHOULD support request lines of at least 8,000 octets; beyond that, 414 (RFC 9110 15.5.15)",
+        owed: Duty::Contract,
+        why: "RFC 9112 3: it is RECOMMENDED to support request lines of at least 8,000 octets, and a server MUST answer 414 to a target longer than it wishes to parse",
     },
     Feature {
         id: FeatureId::OverlongRequestLine,
@@ -412,7 +488,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9110 15.5.15: 414 for a target longer than the server wishes to parse; a server that parses it serves the request",
+        owed: Duty::Must("9112-3-414"),
+        why: "RFC 9112 3: a server MUST answer 414 to a target longer than it wishes to parse (400 and 431 are seen and tolerated); a server that parses it serves the request",
     },
     Feature {
         id: FeatureId::BigHead,
@@ -423,7 +500,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 6585 5: 431 for header fields larger than the server wishes to process; widely used servers limit heads to 8 KiB",
+        owed: Duty::Contract,
+        why: "RFC 9110 5.4: a server MUST answer a 4xx to fields larger than it wishes to process (431, RFC 6585 5); widely used servers limit heads to 8 KiB",
     },
     Feature {
         id: FeatureId::OversizedHead,
@@ -434,7 +512,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: false,
-        why: "RFC 6585 5: 431 for header fields too large; a server with larger limits serves the request",
+        owed: Duty::Must("9110-5.4-too-large"),
+        why: "RFC 9110 5.4: a server MUST answer a 4xx to fields larger than it wishes to process (431, RFC 6585 5); a server with larger limits serves the request",
     },
     Feature {
         id: FeatureId::ExpectField,
@@ -445,7 +524,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9110 10.1.1: a server may send 100 (Continue) first, or 417 to an expectation it does not meet",
+        owed: Duty::Contract,
+        why: "RFC 9110 10.1.1: a server MUST send a final status or 100 (Continue) at once; 417 to an expectation it does not meet",
     },
     Feature {
         id: FeatureId::IncompleteHead,
@@ -456,6 +536,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 8: an incomplete message; a server MAY answer an error before closing, or close; the book's servers read only the request line and answer it",
     },
     Feature {
@@ -467,6 +548,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: true,
         misroute: true,
+        owed: Duty::Contract,
         why: "RFC 9112 8: an incomplete message; the book's `BufRead::lines` takes the end of the stream for a line end and serves the line",
     },
     Feature {
@@ -478,6 +560,7 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: true,
         served: false,
         misroute: false,
+        owed: Duty::Contract,
         why: "nothing was asked, so nothing is owed; some servers answer an error (the async book's answer 404)",
     },
     Feature {
@@ -489,7 +572,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9112 9.3 and 9.6: a server may answer it in order or close after any response (the reference closes after the first)",
+        owed: Duty::Contract,
+        why: "RFC 9112 9.3.2: answers come in order, and RFC 9112 9.5: a server MAY close at any time, so it may close after any response (the reference closes after the first)",
     },
     Feature {
         id: FeatureId::DataAfterClose,
@@ -500,7 +584,20 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9112 9.3 and 9.6: the connection ends with this request's answer, so a client must not send more; a server may refuse the request that more bytes follow",
+        owed: Duty::Contract,
+        why: "RFC 9112 9.6: a client that sends close MUST NOT send more, and an HTTP/1.0 request's connection ends with its answer (RFC 9112 9.3); a server may refuse the request that more bytes follow",
+    },
+    Feature {
+        id: FeatureId::AfterConnectionClose,
+        name: "after-connection-close",
+        example: "a request sent after one that said `Connection: close`",
+        reference: Reference::Refuses(&[CLOSE]),
+        refusals: &[],
+        any_client_error: false,
+        served: true,
+        misroute: false,
+        owed: Duty::Contract,
+        why: "RFC 9112 9.6: the server MUST NOT process it (a close is strict); serving it is non-strict, since the client broke its own MUST NOT first",
     },
     Feature {
         id: FeatureId::HalfClosedAfter,
@@ -511,7 +608,8 @@ pub const FEATURES: &[Feature] = &[
         any_client_error: false,
         served: true,
         misroute: false,
-        why: "RFC 9112 9.6 does not require a server to answer once the client has half-closed, and widely used stacks close instead (`no-answer-after-half-close`)",
+        owed: Duty::Contract,
+        why: "RFC 9112 9.5: a server MAY close at any time, and widely used stacks close once the client has half-closed (`no-answer-after-half-close`), though RFC 9112 9.6 says a half-close does not mean the client lost interest in the answer",
     },
 ];
 
@@ -542,7 +640,7 @@ pub fn markdown_table() -> String {
         }
     };
     let mut text = String::from(
-        "| feature | example | reference | also allowed | served as its route | why |\n| --- | --- | --- | --- | --- | --- |\n",
+        "| feature | example | reference | also allowed | served as its route | an answer is owed by | why |\n| --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for f in FEATURES {
         let reference = match f.reference {
@@ -553,6 +651,13 @@ pub fn markdown_table() -> String {
                 .map(Outcome::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
+            Reference::ServesOrRefuses(list) => format!(
+                "serves it, or {}",
+                list.iter()
+                    .map(Outcome::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         let mut also = list(f.refusals);
         if f.misroute {
@@ -565,13 +670,19 @@ pub fn markdown_table() -> String {
         if f.any_client_error {
             also.push_str(", any 4xx");
         }
+        let owed = match f.owed {
+            Duty::Contract => "the contract".to_string(),
+            Duty::Must(id) => format!("`{id}` ({})", cite(id)),
+            Duty::Should(id) => format!("only `{id}` ({}): silence is non-strict", cite(id)),
+        };
         text.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
             f.name,
             f.example,
             reference,
             also,
             if f.served { "yes" } else { "no" },
+            owed,
             f.why
         ));
     }

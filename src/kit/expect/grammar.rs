@@ -57,34 +57,50 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// A request line split on whitespace, as a tolerant recipient reads it.
+/// A request line split on whitespace, as a tolerant recipient reads it: the method, and
+/// the target and version when there are words for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Words<'a> {
     pub method: &'a [u8],
-    pub target: &'a [u8],
-    pub version: &'a [u8],
+    pub target: Option<&'a [u8]>,
+    pub version: Option<&'a [u8]>,
+    /// How many words the line has (a request line has three).
+    pub count: usize,
     /// The line is exactly `method SP target SP version`.
     pub single_spaces: bool,
+    /// A word after the target looks like an HTTP version (`HTTP/...`, in any case): the
+    /// client meant HTTP/1.x, not HTTP/0.9.
+    pub names_a_version: bool,
 }
 
-/// The three words of a request line, or `None` when it has another number of words.
+/// The words of a request line; `None` for a line of whitespace only.
 pub fn words(line: &[u8]) -> Option<Words<'_>> {
     let words: Vec<&[u8]> = line
         .split(|&b| is_line_whitespace(b))
         .filter(|w| !w.is_empty())
         .collect();
-    let [method, target, version] = words[..] else {
-        return None;
+    let (&method, rest) = words.split_first()?;
+    let (target, version) = (rest.first().copied(), rest.get(1).copied());
+    let single_spaces = match (target, version) {
+        (Some(target), Some(version)) if words.len() == 3 => {
+            line.len() == method.len() + target.len() + version.len() + 2
+                && line.starts_with(method)
+                && line[method.len()] == b' '
+                && line[method.len() + 1 + target.len()] == b' '
+        }
+        _ => false,
     };
-    let single_spaces = line.len() == method.len() + target.len() + version.len() + 2
-        && line.starts_with(method)
-        && line[method.len()] == b' '
-        && line[method.len() + 1 + target.len()] == b' ';
+    let names_a_version = words
+        .iter()
+        .skip(2)
+        .any(|w| w.len() >= 5 && w[..5].eq_ignore_ascii_case(b"HTTP/"));
     Some(Words {
         method,
         target,
         version,
+        count: words.len(),
         single_spaces,
+        names_a_version,
     })
 }
 

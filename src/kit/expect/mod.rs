@@ -47,7 +47,7 @@ pub mod features;
 pub mod grammar;
 
 pub use analyze::{Analysis, RequestFacts, Route, analyze};
-pub use features::{FEATURES, Feature, FeatureId, Reference, feature};
+pub use features::{Duty, FEATURES, Feature, FeatureId, Reference, feature};
 
 use crate::kit::raw::{Delivery, Owed};
 use serde::{Deserialize, Serialize};
@@ -273,6 +273,9 @@ pub enum Because {
     Feature(FeatureId),
     /// A fixture's explicit expectation.
     Fixture,
+    /// A limit the server chose: a target, a head or a body larger than it wishes to
+    /// process may be refused at any size (RFC 9112 3, RFC 9110 5.4 and 15.5.14).
+    Limit,
 }
 
 /// One allowed outcome.
@@ -293,6 +296,14 @@ pub struct Expectation {
     pub allowed: Vec<Allowed>,
     /// Any 4xx is also allowed (non-strict, any page), because of this feature.
     pub any_client_error: Option<FeatureId>,
+    /// The request is invalid, and only a SHOULD asks for an answer, because of this
+    /// feature: any error status (4xx, 5xx) and a silent close are allowed non-strictly.
+    pub invalid: Option<FeatureId>,
+    /// The requirement that owes this request an answer (`contract-routes`, or the MUST of
+    /// a feature); `None` when only a SHOULD asks for one.
+    pub owed_by: Option<&'static str>,
+    /// The request line has no HTTP version: an HTTP/0.9-shaped request.
+    pub simple_request: bool,
     pub head_request: bool,
     /// A `HEAD` request the server may refuse before reading its method (the request line
     /// itself is malformed): the error page may follow the head.
@@ -352,6 +363,13 @@ impl Expectation {
         } else if let Some((outcome, page)) = route {
             add(outcome, Grade::Strict, page, Because::Route);
         }
+        for f in &rows {
+            if let Reference::ServesOrRefuses(list) = f.reference {
+                for &o in list {
+                    add(o, Grade::Strict, page_of(o, f.id), Because::Feature(f.id));
+                }
+            }
+        }
         // Non-strict: what any feature allows, and the route when all are tolerated.
         let mut any_client_error = None;
         for f in &rows {
@@ -389,6 +407,34 @@ impl Expectation {
                 Because::Feature(FeatureId::FollowsARequest),
             );
         }
+        let invalid = rows
+            .iter()
+            .find(|f| matches!(f.owed, Duty::Should(_)))
+            .map(|f| f.id);
+        if let Some(f) = invalid {
+            add(CLOSE, Grade::NonStrict, Page::Any, Because::Feature(f));
+        }
+        if !facts.features.contains(&FeatureId::Empty) {
+            // RFC 9112 3 and RFC 9110 5.4 set no size below which these are wrong.
+            let mut limits = vec![S(414), S(431)];
+            if facts.body_declared {
+                limits.push(S(413));
+            }
+            for o in limits {
+                add(o, Grade::NonStrict, Page::Any, Because::Limit);
+            }
+        }
+        let owed_by = match invalid {
+            Some(_) => None,
+            None => Some(
+                rows.iter()
+                    .find_map(|f| match f.owed {
+                        Duty::Must(id) => Some(id),
+                        _ => None,
+                    })
+                    .unwrap_or("contract-routes"),
+            ),
+        };
         // RFC 9112 3: these make the request line invalid as a whole.
         let malformed_line = features.iter().any(|f| {
             matches!(
@@ -408,6 +454,9 @@ impl Expectation {
             kind: facts.kind,
             allowed: Vec::new(),
             any_client_error,
+            invalid,
+            owed_by,
+            simple_request: facts.simple_request,
             head_request: facts.head_request,
             error_body_allowed: facts.head_request && malformed_line,
             slow: facts.may_be_slow,
@@ -440,6 +489,7 @@ impl Expectation {
         };
         let mut explicit = Expectation {
             any_client_error: None,
+            invalid: None,
             ..base.clone()
         };
         let allowed = strict
@@ -465,7 +515,11 @@ impl Expectation {
             .filter(|a| a.outcome == outcome)
             .copied()
             .collect();
-        if let (Some(f), S(400..=499)) = (self.any_client_error, outcome) {
+        let error = match (self.invalid, self.any_client_error, outcome) {
+            (Some(f), _, S(400..=599)) | (None, Some(f), S(400..=499)) => Some(f),
+            _ => None,
+        };
+        if let Some(f) = error {
             entries.push(Allowed {
                 outcome,
                 grade: Grade::NonStrict,
@@ -498,11 +552,13 @@ impl Expectation {
         list
     }
 
+    /// The outcomes of `grade`, each once; a refusal any server may make for a limit of its
+    /// own (414, 431, 413) only where a feature or the route allows it too.
     fn outcomes(&self, grade: Grade) -> Vec<Outcome> {
         let mut list: Vec<Outcome> = self
             .allowed
             .iter()
-            .filter(|a| a.grade == grade)
+            .filter(|a| a.grade == grade && a.because != Because::Limit)
             .map(|a| a.outcome)
             .collect();
         list.dedup();
@@ -519,11 +575,16 @@ impl Expectation {
         };
         let mut text = format!("{} ({})", list(&self.strict()), self.kind);
         let mut non_strict = list(&self.non_strict());
-        if self.any_client_error.is_some() {
+        let any = if self.invalid.is_some() {
+            Some("any 4xx or 5xx")
+        } else {
+            self.any_client_error.map(|_| "any 4xx")
+        };
+        if let Some(any) = any {
             if !non_strict.is_empty() {
                 non_strict.push_str(", ");
             }
-            non_strict.push_str("any 4xx");
+            non_strict.push_str(any);
         }
         if !non_strict.is_empty() {
             text.push_str(&format!("; non-strict: {non_strict}"));
@@ -580,14 +641,20 @@ impl Plan {
         sends.extend(delivery.later.iter().map(|l| l.bytes.clone()));
         let mut requests = Vec::new();
         let last_send = sends.len() - 1;
+        let mut asked_close = false;
         for (i, bytes) in sends.iter().enumerate() {
             let analysis = analyze(bytes);
             for (j, facts) in analysis.requests.iter().enumerate() {
                 let mut facts = facts.clone();
-                if i > 0 && j == 0 && !facts.has(FeatureId::FollowsARequest) {
-                    facts.features.push(FeatureId::FollowsARequest);
+                if i > 0 && j == 0 {
+                    for f in [FeatureId::FollowsARequest, FeatureId::AfterConnectionClose] {
+                        if !facts.has(f) && (f == FeatureId::FollowsARequest || asked_close) {
+                            facts.features.push(f);
+                        }
+                    }
                     facts.features.sort();
                 }
+                asked_close = facts.asks_close;
                 // The client half-closes after the last send: after every request in it.
                 let half_closed = delivery.half_close && i == last_send;
                 requests.push(Expectation::derive(&facts, half_closed));

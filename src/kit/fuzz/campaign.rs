@@ -15,6 +15,7 @@ use super::{
 use crate::kit::context::{CheckInfo, Context};
 use crate::kit::expect::Kind;
 use crate::kit::report::{CheckResult, FailureClass, Verdict};
+use crate::kit::verdict::RuleId;
 use proptest::strategy::{Strategy, ValueTree};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ const PROGRESS_EVERY: u32 = 25;
 /// What identifies a class: the rule and the row of the request it was blamed on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Key {
-    rule: String,
+    rule: RuleId,
     kind: Kind,
 }
 
@@ -185,7 +186,7 @@ impl Campaign<'_, '_> {
 
     /// After a case that ended without an answer, and every [`PROBE_EVERY`] cases: whether
     /// the server still lives and answers (`None`), or the rule and what was seen.
-    fn alive_after(&mut self, checked: &Checked) -> Option<(&'static str, String)> {
+    fn alive_after(&mut self, checked: &Checked) -> Option<(RuleId, String)> {
         self.since_probe += 1;
         let silent = checked.exchange.as_ref().is_none_or(|ex| !ex.answered());
         if !silent && self.since_probe < PROBE_EVERY {
@@ -203,13 +204,13 @@ impl Campaign<'_, '_> {
 
     /// The input the server died (or stopped answering) on: reported as it was sent.
     /// Deaths are one class, whatever the row of the input: the first input is kept.
-    fn file_death(&mut self, checked: Checked, (rule, text): (&'static str, String)) {
+    fn file_death(&mut self, checked: Checked, (rule, text): (RuleId, String)) {
         if let Some(class) = self.classes.iter_mut().find(|c| c.key.rule == rule) {
             class.count += 1;
             return;
         }
         let key = Key {
-            rule: rule.to_string(),
+            rule,
             kind: checked.plan.first().kind,
         };
         self.classes.push(Class {
@@ -294,8 +295,10 @@ impl Campaign<'_, '_> {
         gave_up: Option<String>,
     ) {
         let strict = self.ctx.settings.strict;
+        // The worst first: by verdict, then by the harm of the rule (a death before a body
+        // after HEAD), then in the order found.
         self.classes
-            .sort_by_key(|c| std::cmp::Reverse(c.verdict.under(strict)));
+            .sort_by_key(|c| (std::cmp::Reverse(c.verdict.under(strict)), c.key.rule));
         let per_second = f64::from(self.cases) / generation.as_secs_f64().max(1e-6);
         let summary = format!("{} cases, seed {seed}, {per_second:.0} cases/s", self.cases);
         let addr = self.ctx.target.addr();
@@ -305,7 +308,7 @@ impl Campaign<'_, '_> {
             .classes
             .iter()
             .map(|c| FailureClass {
-                rule: c.key.rule.clone(),
+                rule: c.key.rule,
                 kind: c.key.kind.to_string(),
                 verdict: c.verdict,
                 count: c.count,
@@ -369,7 +372,7 @@ impl Campaign<'_, '_> {
             return;
         };
         result.verdict = worst.verdict;
-        result.rule = Some(worst.key.rule.clone());
+        result.rule = Some(worst.key.rule);
         result.evidence = Some(worst.minimal.evidence(&target, addr));
         let lines: Vec<String> = self
             .classes
@@ -450,11 +453,7 @@ fn key_of(checked: &Checked) -> Option<Key> {
         .request
         .min(checked.plan.requests.len() - 1);
     Some(Key {
-        rule: checked
-            .judgement
-            .rule
-            .unwrap_or("status-not-allowed")
-            .to_string(),
+        rule: checked.judgement.rule.unwrap_or(RuleId::StatusNotAllowed),
         kind: checked.plan.requests[request].kind,
     })
 }

@@ -36,6 +36,7 @@ use crate::kit::raw::{self, Delivery, Ending, Exchange, Timing};
 use crate::kit::replay;
 use crate::kit::report::{Evidence, TargetInfo, Verdict};
 pub use crate::kit::settings::FuzzSettings;
+use crate::kit::verdict::RuleId;
 use crate::pages::Pages;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -60,8 +61,6 @@ pub const MAX_LINGER: Duration = Duration::from_millis(250);
 /// ...and one that keeps connections open is watched this long, since it costs that much
 /// per case.
 pub const KEEP_ALIVE_LINGER: Duration = Duration::from_millis(5);
-/// The verifier's rule for a server that neither answers nor closes after a half-close.
-const IGNORES_HALF_CLOSE: &str = "ignores-half-close";
 
 /// A generator family: one check, one runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -268,7 +267,7 @@ pub const QUICK_FACTOR: u32 = 10;
 pub const MIN_QUICK: Duration = Duration::from_millis(10);
 
 /// What a case that gets nothing back is judged as: the rule and the row of its request.
-pub type HangKey = (&'static str, Kind);
+pub type HangKey = (RuleId, Kind);
 
 /// How long cases may take against one server, from a measured baseline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -407,7 +406,7 @@ impl Checked {
                 match ex.ending {
                     Ending::TimedOut => format!(
                         "timed out after {}",
-                        humantime::format_duration(self.waited)
+                        crate::kit::report::duration_text(self.waited)
                     ),
                     other => other.describe().to_string(),
                 },
@@ -460,9 +459,9 @@ pub fn check_input(
 pub fn hang_key(plan: &Plan, delivery: &Delivery) -> Option<HangKey> {
     let first = plan.first();
     if first.complete {
-        Some(("no-response-in-time", first.kind))
+        Some((RuleId::NoResponseInTime, first.kind))
     } else if delivery.half_close {
-        Some((IGNORES_HALF_CLOSE, first.kind))
+        Some((RuleId::IgnoresHalfClose, first.kind))
     } else {
         None
     }
@@ -490,7 +489,7 @@ fn exchange(
             None,
             Judgement {
                 verdict: Verdict::Fail,
-                rule: Some("no-response"),
+                rule: Some(RuleId::NoResponse),
                 detail: format!("cannot connect to {addr}: {e}"),
                 outcome: None,
                 request: 0,

@@ -16,6 +16,7 @@
 
 use super::{CheckResult, Evidence, FailureClass, Report, TargetInfo, TimelineEntry, Verdict};
 use crate::kit::escape::escape_truncated;
+use crate::kit::verdict::RuleId;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -206,7 +207,7 @@ fn check_row(out: &mut String, report: &Report, check: &CheckResult, prefix: &st
     let verdict = report.verdict_of(check);
     let passing = matches!(verdict, Verdict::Pass | Verdict::Info | Verdict::Fixed);
     let row_class = if passing { "passing" } else { "failing" };
-    let rule = check.rule.as_deref().unwrap_or("");
+    let rule = check.rule.map_or("", RuleId::name);
     let _ = writeln!(
         out,
         "<tr class=\"{row_class}\" id=\"{}\"><td>{}</td><td><code>{}</code></td><td class=\"mono\">{} ms</td><td><code>{}</code></td></tr>",
@@ -235,7 +236,7 @@ fn check_row(out: &mut String, report: &Report, check: &CheckResult, prefix: &st
         let _ = writeln!(out, "<pre>{}</pre>", text(&check.detail));
     }
     if let Some(evidence) = &check.evidence {
-        evidence_list(out, evidence, check.rule.as_deref());
+        evidence_list(out, evidence, check.rule.map(RuleId::name));
     }
     if !check.classes.is_empty() {
         classes_table(out, &check.classes);
@@ -287,11 +288,11 @@ fn classes_table(out: &mut String, classes: &[FailureClass]) {
             out,
             "<tr><td>{}</td><td><code>{}</code> on <code>{}</code></td><td class=\"mono\">{}</td><td>",
             badge(class.verdict),
-            text(&class.rule),
+            text(class.rule.name()),
             text(&class.kind),
             class.count
         );
-        evidence_list(out, &class.evidence, Some(&class.rule));
+        evidence_list(out, &class.evidence, Some(class.rule.name()));
         if !class.detail.is_empty() {
             let _ = writeln!(out, "<p class=\"note\">{}</p>", text(&class.detail));
         }

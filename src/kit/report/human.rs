@@ -476,6 +476,7 @@ fn timeline_bar(entry: &TimelineEntry, max: Duration, width: usize) -> String {
 pub(crate) mod tests {
     use super::*;
     use crate::kit::report::{CheckResult, Evidence, TimelineEntry};
+    use crate::kit::verdict::RuleId;
 
     fn ms(n: u64) -> Option<Duration> {
         Some(Duration::from_millis(n))
@@ -492,7 +493,7 @@ pub(crate) mod tests {
             "a bare LF line ending is rejected",
         );
         lenient.verdict = Verdict::NonStrict;
-        lenient.rule = Some("bare-lf-accepted".into());
+        lenient.rule = Some(RuleId::StatusNonStrict);
         lenient.detail = "the server accepted a bare LF as a line ending".into();
         lenient.duration = Duration::from_millis(4);
 
@@ -502,7 +503,7 @@ pub(crate) mod tests {
             "a slow request does not delay a fast one",
         );
         fail.verdict = Verdict::Fail;
-        fail.rule = Some("fast-request-late".into());
+        fail.rule = Some(RuleId::FastRequestDelayed);
         fail.detail = "fast 1 took 2006 ms; the budget is 500 ms".into();
         fail.duration = Duration::from_millis(3012);
         fail.evidence = Some(Evidence {
@@ -565,7 +566,7 @@ pub(crate) mod tests {
         assert!(text.starts_with("unblocked check: target/debug/hello-server\n"));
         let fail = line_with(&text, "concurrency.slow-does-not-block");
         assert!(fail.trim_start().starts_with("FAIL "), "{fail}");
-        assert!(fail.contains("[fast-request-late]"), "{fail}");
+        assert!(fail.contains("[fast-request-delayed]"), "{fail}");
         assert!(fail.contains(" 3012 ms"), "{fail}");
         assert!(
             text.contains(r"sent:     GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -630,7 +631,7 @@ pub(crate) mod tests {
         let text = render(&sample(), &Style::plain());
         let lenient = line_with(&text, "fixtures.bare-lf");
         assert!(lenient.trim_start().starts_with("NON-STRICT "), "{lenient}");
-        assert!(lenient.contains("[bare-lf-accepted]"));
+        assert!(lenient.contains("[status-non-strict]"));
         assert!(text.contains("\n      the server accepted a bare LF"));
         let skip = line_with(&text, "pages.favicon");
         assert!(skip.trim_start().starts_with("SKIP "), "{skip}");

@@ -55,6 +55,7 @@
 
 use super::{CheckResult, Evidence, Report, Summary, TargetInfo, TimelineEntry};
 use crate::kit::escape::escape;
+use crate::kit::verdict::RuleId;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -198,7 +199,7 @@ impl<'a> JsonCheck<'a> {
             group: &check.group,
             description: &check.description,
             verdict: report.verdict_of(check).as_str(),
-            rule: check.rule.as_deref(),
+            rule: check.rule.map(RuleId::name),
             duration_ms: millis(check.duration),
             detail: &check.detail,
             evidence: check.evidence.as_ref().map(JsonEvidence::new),
@@ -300,7 +301,7 @@ mod tests {
         assert_eq!(pass["duration_ms"], json!(3.0));
 
         let fail = &checks[2];
-        assert_eq!(fail["rule"], json!("fast-request-late"));
+        assert_eq!(fail["rule"], json!("fast-request-delayed"));
         assert_eq!(
             fail["evidence"]["request"],
             json!(r"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -361,7 +362,7 @@ mod tests {
         let value = render(&report);
         assert_eq!(value["target"], json!({"addr": "127.0.0.1:7878"}));
         assert_eq!(value["checks"][1]["verdict"], json!("fail"));
-        assert_eq!(value["checks"][1]["rule"], json!("bare-lf-accepted"));
+        assert_eq!(value["checks"][1]["rule"], json!("status-non-strict"));
         assert_eq!(value["summary"]["fail"], json!(2));
         assert_eq!(value["summary"]["non_strict"], json!(0));
         assert_eq!(value["checks"][2]["evidence"]["response"], Value::Null);

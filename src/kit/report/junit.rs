@@ -16,6 +16,7 @@
 use super::human::{self, Style};
 use super::{CheckResult, Report, Verdict};
 use crate::kit::report::TargetInfo;
+use crate::kit::verdict::RuleId;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -66,7 +67,7 @@ pub fn error_document(target: &TargetInfo, message: &str) -> String {
 }
 
 fn test_case(report: &Report, check: &CheckResult) -> TestCase {
-    let rule = check.rule.as_deref();
+    let rule = check.rule.map(RuleId::name);
     let status = match report.verdict_of(check) {
         Verdict::Fail | Verdict::Regressed => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -187,9 +188,9 @@ mod tests {
             } => {
                 assert_eq!(
                     message.as_ref().unwrap().as_str(),
-                    "fast-request-late: fast 1 took 2006 ms; the budget is 500 ms"
+                    "fast-request-delayed: fast 1 took 2006 ms; the budget is 500 ms"
                 );
-                assert_eq!(ty.as_ref().unwrap().as_str(), "fast-request-late");
+                assert_eq!(ty.as_ref().unwrap().as_str(), "fast-request-delayed");
                 let description = description.as_ref().unwrap().as_str();
                 assert!(description.contains(r"sent:     GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
                 assert!(
@@ -204,7 +205,7 @@ mod tests {
         assert!(matches!(lenient.status, TestCaseStatus::Success { .. }));
         assert_eq!(
             lenient.system_out.as_ref().unwrap().as_str(),
-            "non-strict: bare-lf-accepted: the server accepted a bare LF as a line ending"
+            "non-strict: status-non-strict: the server accepted a bare LF as a line ending"
         );
 
         let skip = case(&junit, "pages.favicon");

@@ -5,8 +5,19 @@ pub mod human;
 pub mod json;
 pub mod junit;
 
+use crate::kit::verdict::RuleId;
 use serde::Serialize;
 use std::time::Duration;
+
+/// A measured duration for people: whole milliseconds under a second, else seconds with
+/// two decimals (`17 ms`, `1.50 s`), never `17ms 483us 750ns`.
+pub fn duration_text(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
 
 /// The verdict of one check. Ordered by severity, so the worst of several is their `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -74,7 +85,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureClass {
     /// The rule broken (`status-not-allowed`, `server-died`...).
-    pub rule: String,
+    pub rule: RuleId,
     /// The row of the request that broke it (`other-method`...).
     pub kind: String,
     pub verdict: Verdict,
@@ -117,8 +128,8 @@ pub struct CheckResult {
     /// What the check tests, in words (the requirement).
     pub description: String,
     pub verdict: Verdict,
-    /// The stable id of the rule broken (or bent, for non-strict), e.g. `status-not-allowed`.
-    pub rule: Option<String>,
+    /// The rule broken (or bent, for non-strict), e.g. `status-not-allowed`.
+    pub rule: Option<RuleId>,
     /// Why, in one or a few sentences.
     pub detail: String,
     pub duration: Duration,
