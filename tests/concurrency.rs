@@ -460,7 +460,10 @@ fn capacity_survives_bad_clients_fails_a_pool_whose_workers_die() {
     let lost = result(&pool, CAPACITY_SURVIVES_BAD_CLIENTS);
     assert_eq!(lost.verdict, Verdict::Fail, "{}", lost.detail);
     assert!(
-        matches!(lost.rule.map(|r| r.name()), Some("server-died" | "capacity-lost")),
+        matches!(
+            lost.rule.map(|r| r.name()),
+            Some("server-died" | "capacity-lost")
+        ),
         "{:?}",
         lost.rule
     );
@@ -478,4 +481,30 @@ fn capacity_survives_bad_clients_fails_a_pool_whose_workers_die() {
         let report = check(&command);
         assert_verdict(&report, CAPACITY_SURVIVES_BAD_CLIENTS, Verdict::Pass, None);
     }
+    // Pools that lose nothing to bad clients are not blamed for their size: a pool of 4
+    // that replaces panicked workers carries 3 slow requests before the bad clients and
+    // after; 4 prefork processes, each taking connections in batches, carry 3 or (when its
+    // slow requests queued in one process) could not be judged, never lost.
+    let report = check(&broken("respawning-pool", "500ms"));
+    let kept = result(&report, CAPACITY_SURVIVES_BAD_CLIENTS);
+    assert_eq!(kept.verdict, Verdict::Pass, "{}", kept.detail);
+    assert!(kept.detail.contains("with 3 GET /sleep"), "{}", kept.detail);
+    for _ in 0..3 {
+        let report = check(&broken("prefork", "500ms"));
+        let kept = result(&report, CAPACITY_SURVIVES_BAD_CLIENTS);
+        assert!(
+            matches!(kept.verdict, Verdict::Pass | Verdict::Skip),
+            "prefork: {}",
+            kept.detail
+        );
+    }
+    // A sequential server carries no slow request at all: nothing to compare, not judged.
+    let report = check(&broken("sequential", "500ms"));
+    let unjudged = result(&report, CAPACITY_SURVIVES_BAD_CLIENTS);
+    assert_eq!(unjudged.verdict, Verdict::Skip, "{}", unjudged.detail);
+    assert!(
+        unjudged.detail.contains("already delayed"),
+        "{}",
+        unjudged.detail
+    );
 }

@@ -132,7 +132,7 @@ fn fuzz_family(family: Family, regressions: &'static str) {
             if (checked.verdict() != Verdict::Pass || silent)
                 && let Some(gone) = server.borrow_mut().gone()
             {
-                let judged = checked.judgement.rule.unwrap_or("a pass");
+                let judged = checked.judgement.rule.map_or("a pass", |r| r.name());
                 *death.borrow_mut() = Some(format!("the server {gone} on {input:?} (judged: {judged})"));
             }
             if strict {
@@ -307,7 +307,10 @@ fn three_independent_defects_are_three_classes_and_every_case_runs() {
     assert!(std::str::from_utf8(first_line(&died.evidence.request)).is_err());
     // The check's own verdict and evidence are the worst class's.
     assert_eq!(lines.verdict, lines.classes[0].verdict);
-    assert_eq!(lines.rule.map(|r| r.name()), Some(lines.classes[0].rule.as_str()));
+    assert_eq!(
+        lines.rule.map(|r| r.name()),
+        Some(lines.classes[0].rule.name())
+    );
     // JSON lists the same classes.
     let json = &lines.data["failure_classes"];
     assert_eq!(json.as_array().unwrap().len(), lines.classes.len());
@@ -327,7 +330,11 @@ fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as
     let text = render(&report);
     let check = report.check("fuzz.request-line").unwrap();
     assert_eq!(check.verdict, Verdict::Fail, "{text}");
-    assert_eq!(check.rule.map(|r| r.name()), Some("status-not-allowed"), "{text}");
+    assert_eq!(
+        check.rule.map(|r| r.name()),
+        Some("status-not-allowed"),
+        "{text}"
+    );
     let evidence = check.evidence.as_ref().unwrap();
     assert!(
         evidence.request.len() < 20,

@@ -24,7 +24,12 @@ fn blamed(report: &Report) -> Vec<&str> {
     report
         .checks
         .iter()
-        .filter(|c| matches!(c.rule.map(|r| r.name()), Some("server-died" | "stopped-answering")))
+        .filter(|c| {
+            matches!(
+                c.rule.map(|r| r.name()),
+                Some("server-died" | "stopped-answering")
+            )
+        })
         .map(|c| c.id.as_str())
         .collect()
 }

@@ -108,6 +108,9 @@ struct Args {
     /// With --slow-start: the first instance ever started with this --start-dir starts at once
     #[arg(long, requires = "slow_start")]
     fast_first_start: bool,
+    /// A worker of --flaw prefork: serves the listening socket it gets as its stdin
+    #[arg(long, hide = true)]
+    prefork_worker: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +130,7 @@ enum Flaw {
     /// A request line that is not UTF-8 panics, and the panic ends the whole process
     PanicOnNonUtf8,
     /// A request line that is not "METHOD TARGET HTTP/..." is closed without any response
+    /// (non-strict: RFC 9112 2.2 only says SHOULD answer 400)
     SilentOnGarbage,
     /// Never reads a request body and resets the connection (SO_LINGER 0) after answering
     ResetOnBody,
@@ -157,6 +161,12 @@ enum Flaw {
     BookSingle,
     /// The book's handler on a thread per connection: a panic loses only that thread
     ThreadPerConnection,
+    /// The book's handler on a pool of 4 threads that replaces a worker whose job panicked
+    /// (as pool crates do): a pool that is small, but loses nothing to bad clients
+    RespawningPool,
+    /// 4 worker processes sharing one listening socket, each handling one connection at a
+    /// time with a blocking sleep (a prefork server); a panicking request loses nothing
+    Prefork,
 }
 
 /// The flaws a server shows together.
@@ -178,7 +188,12 @@ impl Flaw {
     fn is_design(self) -> bool {
         matches!(
             self,
-            Flaw::Pool2 | Flaw::BookPool | Flaw::BookSingle | Flaw::ThreadPerConnection
+            Flaw::Pool2
+                | Flaw::BookPool
+                | Flaw::BookSingle
+                | Flaw::ThreadPerConnection
+                | Flaw::RespawningPool
+                | Flaw::Prefork
         )
     }
 }
@@ -349,6 +364,9 @@ fn is_head(request_line: &[u8]) -> bool {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.prefork_worker {
+        return book::prefork_worker(args.sleep);
+    }
     let flaws = Flaws::of(&args.flaw);
     let design = args.flaw.iter().copied().find(|f| f.is_design());
     if let Some(design) = design.filter(|_| args.flaw.len() > 1) {
@@ -716,6 +734,10 @@ mod book {
         Single,
         /// `thread::spawn` per connection, the book's first attempt at concurrency.
         ThreadPerConnection,
+        /// A pool of [`WORKERS`] threads whose workers outlive the jobs that panic.
+        RespawningPool,
+        /// [`WORKERS`] processes accepting on one shared socket.
+        Prefork,
     }
 
     impl Design {
@@ -724,6 +746,8 @@ mod book {
                 Flaw::BookPool => Some(Design::Pool),
                 Flaw::BookSingle => Some(Design::Single),
                 Flaw::ThreadPerConnection => Some(Design::ThreadPerConnection),
+                Flaw::RespawningPool => Some(Design::RespawningPool),
+                Flaw::Prefork => Some(Design::Prefork),
                 _ => None,
             }
         }
@@ -735,12 +759,18 @@ mod book {
     type Job = Box<dyn FnOnce() + Send + 'static>;
 
     pub fn serve(listener: TcpListener, design: Design, sleep: Duration) {
-        let pool = (design == Design::Pool).then(|| Pool::new(WORKERS));
+        if design == Design::Prefork {
+            return prefork(listener, sleep);
+        }
+        let pool = matches!(design, Design::Pool | Design::RespawningPool)
+            .then(|| Pool::new(WORKERS, design == Design::RespawningPool));
         for stream in listener.incoming() {
             // The book unwraps every accepted stream.
             let stream = stream.unwrap();
             match (design, &pool) {
-                (Design::Pool, Some(pool)) => pool.execute(move || handle(stream, sleep)),
+                (Design::Pool | Design::RespawningPool, Some(pool)) => {
+                    pool.execute(move || handle(stream, sleep))
+                }
                 (Design::ThreadPerConnection, _) => {
                     std::thread::spawn(move || handle(stream, sleep));
                 }
@@ -776,7 +806,9 @@ mod book {
     }
 
     impl Pool {
-        fn new(size: usize) -> Pool {
+        /// With `respawning`, a job that panics leaves its worker serving (the panic is
+        /// caught where a pool crate would start a new thread).
+        fn new(size: usize, respawning: bool) -> Pool {
             let (sender, receiver) = mpsc::channel::<Job>();
             let receiver = Arc::new(Mutex::new(receiver));
             let workers = (0..size)
@@ -786,6 +818,13 @@ mod book {
                         loop {
                             let message = receiver.lock().unwrap().recv();
                             match message {
+                                Ok(job) if respawning => {
+                                    let job = std::panic::AssertUnwindSafe(job);
+                                    let _ = std::panic::catch_unwind(move || {
+                                        let job = job;
+                                        (job.0)()
+                                    });
+                                }
                                 Ok(job) => {
                                     println!("Worker {id} got a job; executing.");
                                     job();
@@ -818,6 +857,70 @@ mod book {
             for (id, worker) in self.workers.drain(..).enumerate() {
                 println!("Shutting down worker {id}");
                 worker.join().unwrap();
+            }
+        }
+    }
+
+    /// `--flaw prefork`: [`WORKERS`] processes of this program, each given the listening
+    /// socket as its stdin; a worker that exits is started again.
+    fn prefork(listener: TcpListener, sleep: Duration) {
+        let start = || {
+            let socket = listener.try_clone().ok()?;
+            std::process::Command::new(std::env::current_exe().ok()?)
+                .args(["--prefork-worker", "--sleep"])
+                .arg(humantime::format_duration(sleep).to_string())
+                .stdin(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+                    socket,
+                )))
+                .spawn()
+                .ok()
+        };
+        let mut workers: Vec<std::process::Child> = (0..WORKERS).filter_map(|_| start()).collect();
+        loop {
+            for worker in &mut workers {
+                if let Ok(Some(_)) = worker.try_wait()
+                    && let Some(again) = start()
+                {
+                    *worker = again;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100)); // a supervisor's poll
+        }
+    }
+
+    /// One prefork worker on the socket it inherited as stdin: like an event loop running
+    /// a blocking handler, it takes up to [`WORKERS`] of the connections waiting when it
+    /// looks, then serves them one at a time with the book's handler (a request that panics
+    /// it loses only that request). A fast request taken by a busy worker waits behind the
+    /// slow ones it holds.
+    pub fn prefork_worker(sleep: Duration) -> std::process::ExitCode {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let Ok(socket) = std::io::stdin().as_fd().try_clone_to_owned() else {
+            return std::process::ExitCode::from(2);
+        };
+        let listener = TcpListener::from(socket);
+        if listener.set_nonblocking(true).is_err() {
+            return std::process::ExitCode::from(2);
+        }
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut taken = std::collections::VecDeque::new();
+        loop {
+            for _ in 0..WORKERS {
+                match listener.accept() {
+                    Ok((stream, _)) => taken.push_back(stream),
+                    Err(_) => break,
+                }
+            }
+            match taken.pop_front() {
+                Some(stream) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = std::panic::catch_unwind(move || handle(stream, sleep));
+                }
+                None => {
+                    let mut ready = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                    let _ = poll(&mut ready, PollTimeout::NONE);
+                }
             }
         }
     }

@@ -450,6 +450,14 @@ fn silent(case: &Case<'_>, found: &mut Findings, i: usize, at: &str, e: &Expecta
         ),
         // An incomplete request the client did not half-close: the server rightly waits.
         (Ending::TimedOut, _) if !e.complete && !half_closed => {}
+        (Ending::TimedOut, _) if e.invalid.is_some() => found.found(
+            i,
+            NoAnswerToInvalidRequest,
+            format!(
+                "{at}the server neither answered nor closed before the timeout, after an invalid request ({}: only a SHOULD asks for a 400)",
+                e.invalid.map_or("", |f| f.name())
+            ),
+        ),
         (Ending::TimedOut, _) => found.found(
             i,
             NoResponseInTime,

@@ -22,6 +22,11 @@ pub struct Attempt {
     pub data: Map<String, Value>,
     /// Requests the kit gave up on: the server may still be working on them.
     pub gave_up: usize,
+    /// Why nothing could be judged (the check is skipped, not passed or failed).
+    pub unjudged: Option<String>,
+    /// A fast request waited about as long as a slow one ([`Params::queued_delay`]): not
+    /// scheduling noise, but a server that served it behind a slow request.
+    pub queued: bool,
 }
 
 /// The verdict on the fast requests of an attempt.
@@ -34,6 +39,15 @@ pub struct FastJudgement {
     pub late: Vec<bool>,
     /// Per request: start to end (or to when the kit gave up), in ms.
     pub latencies: Vec<Value>,
+    /// The slowest fast request (or how long the kit waited for it).
+    pub slowest: Duration,
+}
+
+impl FastJudgement {
+    /// Whether a fast request waited as one queued behind a slow request does.
+    pub fn queued(&self, params: &Params) -> bool {
+        !self.passed && self.slowest >= params.queued_delay()
+    }
 }
 
 /// Every fast request must answer 200 within the budget.
@@ -86,6 +100,7 @@ pub fn judge_fast(fast: &[Landed], budget: Duration) -> FastJudgement {
             ),
             late,
             latencies,
+            slowest,
         };
     }
     let first_phase = phases.first().map(|p| p.1);
@@ -125,6 +140,7 @@ pub fn judge_fast(fast: &[Landed], budget: Duration) -> FastJudgement {
         ),
         late,
         latencies,
+        slowest,
     }
 }
 
@@ -198,13 +214,47 @@ pub fn slow_does_not_delay_fast(run: &SlowRun, params: &Params, k: usize) -> Att
         timeline,
         data,
         gave_up: gave_up(&run.slow) + gave_up(&run.fast),
+        unjudged: None,
+        queued: fast.queued(params),
     }
 }
 
-/// `concurrency.capacity-survives-bad-clients`: after a burst of bad clients, slow requests
-/// still do not delay fast ones. A pool whose workers die with the jobs that panic them (the
-/// book's `ThreadPool`) has lost them by now.
-pub fn capacity_survives_bad_clients(run: &BadRun, params: &Params, k: usize) -> Attempt {
+/// How many slow requests the server served at once, as one load shows it: those answered
+/// within 1.5 S of being sent (a pool of W answers W at about S, the next W at about 2 S).
+pub fn served_together(run: &SlowRun, params: &Params) -> usize {
+    let first_round = params.sleep + params.sleep / 2;
+    run.slow
+        .iter()
+        .filter(|r| r.status() == Some(200))
+        .filter(|r| {
+            r.marks
+                .sent
+                .zip(r.last_instant())
+                .is_some_and(|(sent, end)| end.saturating_sub(sent) <= first_round)
+        })
+        .count()
+}
+
+/// `concurrency.capacity-survives-bad-clients` when no load showed what the server carried
+/// before the bad clients: nothing to compare with, so nothing is judged.
+pub fn capacity_unjudged(why: String, params: &Params, k: usize) -> Attempt {
+    Attempt {
+        passed: true,
+        summary: format!(
+            "not judged: {why}; the capacity it has is judged by slow-does-not-delay-fast, and only capacity lost to bad clients by this check"
+        ),
+        data: base_data(params, k),
+        unjudged: Some(why),
+        ..Attempt::default()
+    }
+}
+
+/// `concurrency.capacity-survives-bad-clients`: after a burst of bad clients, `carried`
+/// slow requests (a load the server carried before them) still do not delay fast ones. A
+/// pool whose workers die with the jobs that panic them (the book's `ThreadPool`) has lost
+/// them by now; a pool that is merely small has lost nothing.
+pub fn capacity_survives_bad_clients(run: &BadRun, params: &Params, carried: usize) -> Attempt {
+    let k = carried;
     let fast = judge_fast(&run.load.fast, params.budget);
     let mut data = base_data(params, k);
     data.insert("fast_ms".into(), Value::Array(fast.latencies.clone()));
@@ -229,7 +279,9 @@ pub fn capacity_survives_bad_clients(run: &BadRun, params: &Params, k: usize) ->
     let lost = if fast.passed {
         String::new()
     } else {
-        "; the server has lost capacity to the bad clients, as a pool whose workers die with the jobs that panic them does".to_string()
+        format!(
+            "; before the bad clients the same {k} slow requests did not delay them: the server lost capacity to the bad clients, as a pool whose workers die with the jobs that panic them does"
+        )
     };
     Attempt {
         passed: fast.passed,
@@ -244,6 +296,8 @@ pub fn capacity_survives_bad_clients(run: &BadRun, params: &Params, k: usize) ->
         timeline,
         data,
         gave_up: gave_up(&run.load.slow) + gave_up(&run.load.fast),
+        unjudged: None,
+        queued: fast.queued(params),
     }
 }
 
@@ -330,6 +384,8 @@ pub fn slow_requests_overlap(run: &SlowRun, params: &Params, k: usize) -> Attemp
         timeline,
         data,
         gave_up: gave_up(&run.slow) + gave_up(&run.fast),
+        unjudged: None,
+        queued: false,
     }
 }
 
@@ -367,6 +423,8 @@ pub fn idle_client_does_not_delay_fast(run: &IdleRun, params: &Params, k: usize)
         timeline,
         data,
         gave_up: gave_up(&run.fast),
+        unjudged: None,
+        queued: fast.queued(params),
     }
 }
 
@@ -432,6 +490,8 @@ pub fn aborted_slow_request(run: &AbortRun, params: &Params, k: usize) -> Attemp
         timeline,
         data,
         gave_up: gave_up(std::slice::from_ref(witness)) + gave_up(&run.fast),
+        unjudged: None,
+        queued: fast.queued(params),
     }
 }
 

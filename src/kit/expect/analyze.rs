@@ -140,14 +140,14 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
         let partial = &rest[line_start..];
         if !partial.is_empty() {
             r.add(LineEndedByClose);
-            read_request_line(&mut r, partial);
+            read_request_line(&mut r, partial, false);
             r.may_be_slow |= partial_may_be_slow(partial);
         }
         r.add(IncompleteHead);
         sizes(&mut r, partial.len() + 1, false, rest.len(), 0);
         return finish(r, rest.len(), false, true, false);
     };
-    read_request_line(&mut r, line);
+    read_request_line(&mut r, line, true);
     let head = read_fields(&mut lines);
     let bare_lf = lines.bare_lf;
     // The reference refuses a head once it holds more than its limit, ended or not.
@@ -231,14 +231,17 @@ fn first_word(bytes: &[u8]) -> Option<&[u8]> {
 
 /// The features of the request line, and the route a tolerant server reads from it. A
 /// line with another number of words than three is read as far as its words go, so that
-/// its method, target and version count too.
-fn read_request_line(r: &mut Reading, line: &[u8]) {
+/// its method, target and version count too; an ended `GET target` line is a Simple-Request
+/// (one cut off by the half-close is more likely the start of a longer one).
+fn read_request_line(r: &mut Reading, line: &[u8], ended: bool) {
     let Some(words) = grammar::words(line) else {
         r.add(WrongWordCount);
         return;
     };
     r.simple_request = !words.names_a_version;
-    if words.count != 3 {
+    if ended && words.count == 2 && words.method == b"GET" {
+        r.add(SimpleRequest);
+    } else if words.count != 3 {
         r.add(WrongWordCount);
     } else if !words.single_spaces {
         r.add(LooseWhitespace);
@@ -273,6 +276,10 @@ fn read_version(r: &mut Reading, version: &[u8]) {
         Some((1, 1)) => {}
         Some((1, 0)) => r.add(Http10),
         Some((1, _)) => r.add(LaterMinorVersion),
+        Some((0, _)) => {
+            r.add(ZeroMajorVersion);
+            r.simple_request = true;
+        }
         Some(_) => r.add(UnsupportedMajorVersion),
     }
 }
@@ -507,13 +514,14 @@ fn kind_of(features: &[FeatureId], route: Route) -> Kind {
         MalformedTarget,
         MalformedVersion,
         WrongWordCount,
+        SimpleRequest,
     ]) {
         Kind::Malformed
     } else if has(LooseWhitespace) {
         Kind::LooseWhitespace
     } else if any(&[BadTarget, AuthorityForm]) {
         Kind::BadTarget
-    } else if has(UnsupportedMajorVersion) {
+    } else if any(&[UnsupportedMajorVersion, ZeroMajorVersion]) {
         Kind::UnsupportedVersion
     } else if any(&[
         InvalidField,

@@ -553,8 +553,8 @@ fn the_references_limits_hold_what_any_server_must_accept() {
     // refuses only longer ones, and its head limit holds such a line.
     // Above SMALL_HEAD any mature server may refuse; the reference accepts more.
     let limits = [
-        ("request line", LONG_REQUEST_LINE + 2, MIN_LINE_LIMIT),
-        ("head holding such a line", SMALL_HEAD, MIN_LINE_LIMIT),
+        ("request line", LONG_REQUEST_LINE + 2, RECOMMENDED_LINE),
+        ("head holding such a line", SMALL_HEAD, RECOMMENDED_LINE),
         ("reference's head", LARGE_HEAD, SMALL_HEAD + 1),
     ];
     for (what, accepted, must_accept) in limits {
@@ -945,6 +945,64 @@ proptest! {
         if tolerated == "head" && malformed != "bad-byte" {
             prop_assert!(both.head_request, "{path} {version} head+{malformed}: {}", both.feature_names());
         }
-        prop_assert!(!both.entries(S(200)).iter().any(|a| a.page == Page::Hello), "{path} {tolerated}+{malformed}: the hello page for a malformed line");
+        // Only a Simple-Request (GET and a target, no version) may be served as its route.
+        let simple = malformed == "no-version" && tolerated != "head";
+        if !simple {
+            prop_assert!(!both.entries(S(200)).iter().any(|a| a.page == Page::Hello), "{path} {tolerated}+{malformed}: the hello page for a malformed line");
+        }
     }
+}
+
+/// The duty of every feature cites a requirement of the matching level, and a feature that
+/// only a SHOULD owes an answer lets silence and any error through, never the hello page.
+#[test]
+fn every_duty_cites_a_requirement_of_its_level() {
+    use crate::kit::verdict::requirements::{Level, requirement};
+    for f in FEATURES {
+        match f.owed {
+            Duty::Contract => {}
+            Duty::Must(id) => assert!(
+                matches!(requirement(id).level, Level::Must | Level::MustNot),
+                "{}: {id}",
+                f.name
+            ),
+            Duty::Should(id) => assert!(
+                matches!(
+                    requirement(id).level,
+                    Level::Should | Level::Recommended | Level::May
+                ),
+                "{}: {id}",
+                f.name
+            ),
+        }
+    }
+    for invalid in [
+        &b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET /nope HTTP/0.9\r\n\r\n",
+        b"GET /nope\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nbad\r\n\r\n",
+    ] {
+        let e = first(invalid);
+        let what = String::from_utf8_lossy(invalid);
+        assert!(e.invalid.is_some() && e.owed_by.is_none(), "{what}");
+        for o in [CLOSE, S(500), S(503), S(418)] {
+            assert_eq!(e.grade(o), Some(Grade::NonStrict), "{what}: {o}");
+        }
+        let line_invalid = !what.contains("bad");
+        assert!(
+            !line_invalid || !e.entries(S(200)).iter().any(|a| a.page == Page::Hello),
+            "{what}"
+        );
+    }
+    // A Simple-Request for the route may be served as it, in either form.
+    let simple = first(b"GET /\r\n\r\n");
+    assert!(simple.simple_request && simple.features.contains(&SimpleRequest));
+    assert_eq!(simple.grade(S(200)), Some(Grade::NonStrict));
+    assert!(first(b"GET /sleep\r\n\r\n").slow);
+    assert!(
+        !first(b"HEAD /\r\n\r\n").allows(S(200)),
+        "HTTP/0.9 had only GET"
+    );
+    let v09 = first(b"GET / HTTP/0.9\r\n\r\n");
+    assert!(v09.simple_request && v09.grade(S(200)) == Some(Grade::NonStrict));
 }

@@ -404,6 +404,10 @@ impl Checked {
             Some(ex) => (
                 (!ex.received.is_empty()).then(|| ex.received.clone()),
                 match ex.ending {
+                    Ending::TimedOut if self.assumed_hang => format!(
+                        "nothing within {}: judged at once, since requests of this class already hung for the whole --timeout",
+                        crate::kit::report::duration_text(self.waited)
+                    ),
                     Ending::TimedOut => format!(
                         "timed out after {}",
                         crate::kit::report::duration_text(self.waited)

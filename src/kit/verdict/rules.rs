@@ -317,7 +317,7 @@ pub const RULES: &[Rule] = &[
         id: NoAnswerToInvalidRequest,
         name: "no-answer-to-invalid-request",
         verdict: NonStrict,
-        meaning: "a request that breaks the grammar (the request line, a field line) was closed without an answer",
+        meaning: "a request that breaks the grammar (the request line, a field line) got no answer: a close, a reset, or a wait",
         rests_on: &["9112-2.2-invalid", "9112-3.2-invalid"],
         harm: "the client of an invalid request gets no 400 telling it why",
     },
