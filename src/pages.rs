@@ -47,11 +47,17 @@ impl Pages {
         }
     }
 
-    /// Reads `dir/hello.html` and `dir/404.html`, once.
+    /// The length of the larger page.
+    pub fn largest(&self) -> usize {
+        self.hello.len().max(self.not_found.len())
+    }
+
+    /// Reads `dir/hello.html` and `dir/404.html`, once: regular files of at most
+    /// [`MAX_PAGE`] bytes (a FIFO or `/dev/zero` given by mistake is refused).
     pub fn from_dir(dir: &Path) -> Result<Self, PagesError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read(&path)
+            read_page(&path)
                 .map(Arc::from)
                 .map_err(|source| PagesError { path, source })
         };
@@ -60,6 +66,27 @@ impl Pages {
             not_found: read(NOT_FOUND_FILE)?,
         })
     }
+}
+
+/// The largest page file read.
+pub const MAX_PAGE: u64 = 64 * 1024 * 1024;
+
+fn read_page(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_PAGE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PAGE {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_PAGE} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// A page file that could not be read.

@@ -225,6 +225,149 @@ fn an_interrupted_run_reports_the_checks_that_finished_and_exits_128_plus_the_si
     }
 }
 
+/// The places a report may go are written, never replaced: `/dev/null` stays a device, a
+/// symlink stays a link; two outputs that are one file, or a `--save-failures` directory
+/// that cannot be made, are refused before the server starts.
+#[test]
+fn outputs_are_written_without_damage_and_clashes_refused_before_the_run() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = hello("--bind 127.0.0.1:{port}");
+    unblocked()
+        .args(["check", "--server", &server, "--only", "fixtures.get-root"])
+        .args(["--format", "json", "--output", "/dev/null"])
+        .assert()
+        .code(0);
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(null.file_type().is_char_device(), "/dev/null was replaced");
+    let target = dir.path().join("real.json");
+    let link = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    unblocked()
+        .args(["check", "--server", &server, "--only", "fixtures.get-root"])
+        .args(["--format", "json", "--output", link.to_str().unwrap()])
+        .assert()
+        .code(0);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    assert_eq!(doc["conforming"], true);
+    let recorder = recording_server(dir.path());
+    let same = dir.path().join("same.toml");
+    for (extra, says) in [
+        (
+            vec![
+                "--output",
+                same.to_str().unwrap(),
+                "--write-baseline",
+                same.to_str().unwrap(),
+            ],
+            "is also the baseline file",
+        ),
+        (
+            vec!["--save-failures", "/proc/self/no-such-dir/saved"],
+            "--save-failures /proc/self/no-such-dir/saved",
+        ),
+    ] {
+        unblocked()
+            .args(["check", "--server", &recorder])
+            .args(&extra)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+        assert!(
+            !dir.path().join("started").exists(),
+            "the server was started"
+        );
+        assert!(!same.exists());
+    }
+}
+
+/// A signal while the final document is being written (stdout is a pipe nobody reads yet,
+/// so the kit is blocked in the middle of it): the one document is finished, whole.
+#[test]
+fn a_signal_during_the_final_write_lets_the_document_finish() {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        let mut kit = std::process::Command::new(cargo_bin("unblocked"))
+            .args(["check", "--server", &hello("--bind 127.0.0.1:{port}")])
+            .args(["--only", "fixtures", "--format", "json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = kit.stdout.take().unwrap();
+        let mut kit = Guarded(kit);
+        // The document starts once every check is done; it is larger than the pipe holds.
+        let timeout = PollTimeout::try_from(RUN_TIMEOUT.as_millis() as i32).unwrap();
+        let mut ready = [PollFd::new(stdout.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut ready, timeout), Ok(1), "no document came");
+        kit.signal(signal);
+        let mut document = Vec::new();
+        stdout.read_to_end(&mut document).unwrap();
+        kit.wait_within(IO_TIMEOUT).expect("the kit exits");
+        let doc: serde_json::Value = serde_json::from_slice(&document)
+            .unwrap_or_else(|e| panic!("{signal}: {e} after {} bytes", document.len()));
+        assert!(
+            document.len() > 64 * 1024,
+            "{} bytes fit the pipe",
+            document.len()
+        );
+        assert_eq!(doc["interrupted"], false, "{signal}: the final report");
+        assert!(doc["checks"].as_array().unwrap().len() > 100);
+    }
+}
+
+/// A server whose children leave its process group (`setsid`, a double fork) and ignore
+/// SIGTERM: an interrupted kit waits for the supervisor to end them all before it exits.
+#[test]
+fn an_interrupted_kit_leaves_no_daemon_of_the_server_behind() {
+    let hello = cargo_bin("hello-server").display().to_string();
+    let daemonising = format!(
+        "sh -c 'setsid sh -c \"trap \\\"\\\" TERM; (setsid sleep 1000 &); exec sleep 1000\" & exec {hello} --bind 127.0.0.1:$PORT --quiet'"
+    );
+    let in_own_session = format!("setsid {hello} --bind 127.0.0.1:{{port}} --quiet --sleep 2s");
+    for (server, signal) in [
+        (daemonising, Signal::SIGINT),
+        (in_own_session, Signal::SIGTERM),
+    ] {
+        let marker = unique_marker();
+        let pair = format!("{}={}", marker.0, marker.1);
+        let mut kit = Guarded(
+            std::process::Command::new(cargo_bin("unblocked"))
+                .args(["check", "--server", &server, "--only", "concurrency"])
+                .env(&marker.0, &marker.1)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        assert!(
+            eventually(|| marked_processes(&pair).iter().any(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim_end() == "hello-server")
+            })),
+            "{server}: the server never ran"
+        );
+        kit.signal(signal);
+        kit.wait_within(IO_TIMEOUT)
+            .expect("the kit exits on the signal");
+        assert!(
+            eventually(|| marked_processes(&pair).is_empty()),
+            "{server}: left behind: {:?}",
+            marked_processes(&pair)
+        );
+    }
+}
+
 /// `kill -9` of the kit runs no handler: the supervisor between the kit and the server
 /// gets a parent-death signal and kills every process the server started.
 #[test]

@@ -128,7 +128,7 @@ fn fuzz_family(family: Family, regressions: &'static str) {
             prop_assert!(death.borrow().is_none(), "the server is gone");
             let checked = fuzz::check_input(addr, &input, &deadline, Some(&pages), true);
             // A silent close may be allowed, but it is also how a dying server hangs up.
-            let silent = checked.exchange.as_ref().is_none_or(|ex| ex.received.is_empty());
+            let silent = checked.received.as_ref().is_none_or(|r| r.is_empty());
             if (checked.verdict() != Verdict::Pass || silent)
                 && let Some(gone) = server.borrow_mut().gone()
             {
@@ -247,12 +247,12 @@ fn a_server_that_panics_on_non_utf8_is_caught_dying_and_blamed_on_the_right_inpu
             "one restart per death: {text}"
         );
         // The input reported is the one that killed it: its request line is not UTF-8.
-        let line = first_line(&died.evidence.request);
+        let line = first_line(&died.evidence.request.head);
         assert!(
             std::str::from_utf8(line).is_err(),
             "{}: {:?}",
             check.id,
-            String::from_utf8_lossy(&died.evidence.request)
+            String::from_utf8_lossy(&died.evidence.request.head)
         );
         assert!(!died.shrunk, "a death is reported as it was sent");
     }
@@ -290,21 +290,22 @@ fn three_independent_defects_are_three_classes_and_every_case_runs() {
         .find(|c| c.rule == "status-not-allowed" && c.kind == "other-method")
         .unwrap_or_else(|| panic!("no class for the lowercase method: {text}"));
     assert!(method.shrunk);
-    assert_eq!(method.evidence.request, b"get / HTTP/1.1\r\n\r\n");
+    assert_eq!(method.evidence.request.head, b"get / HTTP/1.1\r\n\r\n");
     assert!(
         method
             .evidence
             .response
             .as_ref()
             .unwrap()
+            .head
             .starts_with(b"HTTP/1.1 200")
     );
     let head = class(lines, "body-after-head-before-close")
         .unwrap_or_else(|| panic!("no class for the body after HEAD: {text}"));
     assert_eq!(head.verdict, Verdict::NonStrict);
-    assert!(head.evidence.request.starts_with(b"HEAD "));
+    assert!(head.evidence.request.head.starts_with(b"HEAD "));
     let died = class(lines, "server-died").unwrap();
-    assert!(std::str::from_utf8(first_line(&died.evidence.request)).is_err());
+    assert!(std::str::from_utf8(first_line(&died.evidence.request.head)).is_err());
     // The check's own verdict and evidence are the worst class's.
     assert_eq!(lines.verdict, lines.classes[0].verdict);
     assert_eq!(
@@ -337,16 +338,17 @@ fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as
     );
     let evidence = check.evidence.as_ref().unwrap();
     assert!(
-        evidence.request.len() < 20,
+        evidence.request.head.len() < 20,
         "{:?}",
-        String::from_utf8_lossy(&evidence.request)
+        String::from_utf8_lossy(&evidence.request.head)
     );
-    assert!(evidence.request.starts_with(b"GET /"));
+    assert!(evidence.request.head.starts_with(b"GET /"));
     assert!(
         evidence
             .response
             .as_ref()
             .unwrap()
+            .head
             .starts_with(b"HTTP/1.1 200")
     );
     // The replay starts the server again (its port died with it) and sends the same bytes.
@@ -400,7 +402,7 @@ fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as
         .iter()
         .find(|c| c.id == format!("fuzz-request-line-{SEED}-1"))
         .unwrap();
-    assert_eq!(case.delivery.bytes(), evidence.request);
+    assert_eq!(case.delivery.bytes(), evidence.request.head);
     let only = format!("fixtures.{}", case.id);
     let replay = |command: &str| {
         let settings = Settings {

@@ -111,7 +111,8 @@ impl Baseline {
             path: path.display().to_string(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+        let text =
+            crate::kit::files::read_text(path, crate::kit::files::MAX_INPUT_FILE).map_err(error)?;
         let baseline: Baseline =
             toml::from_str(&text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
         if baseline.schema != SCHEMA {

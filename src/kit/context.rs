@@ -148,6 +148,7 @@ impl Context<'_> {
             },
             linger: DEFAULT_LINGER,
             close_wait: DEFAULT_CLOSE_WAIT,
+            max_bytes: raw::read_limit(self.pages.as_ref().map_or(0, Pages::largest)),
         }
     }
 

@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-/// Largest expansion of one `\{N:TEXT}`, so a typo cannot ask for gigabytes.
+/// Largest expansion of one `\{N:TEXT}`, and of a whole escaped text, so that a typo (or
+/// a hostile fixture file of a few hundred bytes) cannot ask for gigabytes: a request of the
+/// kit is at most this long.
 pub const MAX_REPEAT_BYTES: usize = 4 * 1024 * 1024;
 
 /// An escape error, with the byte offset in the escaped text.
@@ -29,6 +31,12 @@ impl std::error::Error for EscapeError {}
 pub fn unescape(text: &str) -> Result<Vec<u8>, EscapeError> {
     let mut out = Vec::with_capacity(text.len());
     unescape_into(text.as_bytes(), 0, true, &mut out)?;
+    if out.len() > MAX_REPEAT_BYTES {
+        return Err(EscapeError {
+            offset: text.len(),
+            message: format!("the text expands past {MAX_REPEAT_BYTES} bytes"),
+        });
+    }
     Ok(out)
 }
 
@@ -90,7 +98,9 @@ fn unescape_into(
                 }
                 let mut unit = Vec::new();
                 unescape_into(&s[text_start..end], base + text_start, false, &mut unit)?;
-                if unit.len().saturating_mul(count) > MAX_REPEAT_BYTES {
+                if unit.len().saturating_mul(count)
+                    > MAX_REPEAT_BYTES - out.len().min(MAX_REPEAT_BYTES)
+                {
                     return Err(err(
                         i,
                         format!("\\{{N:TEXT}} expands past {MAX_REPEAT_BYTES} bytes"),

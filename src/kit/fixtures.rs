@@ -24,12 +24,12 @@
 //! expectation, and a server may close instead of answering a request after the first.
 
 use crate::kit::context::{CheckInfo, Context};
-use crate::kit::escape::unescape;
+use crate::kit::escape::{MAX_REPEAT_BYTES, unescape};
 use crate::kit::expect::{Expectation, Kind, Outcome, Plan, analyze};
 use crate::kit::judge::judge;
 use crate::kit::raw::{self, Delivery, Later};
 use crate::kit::replay;
-use crate::kit::report::{CheckResult, Evidence, Verdict};
+use crate::kit::report::{CheckResult, Evidence, Excerpt, Verdict};
 use crate::kit::verdict::RuleId;
 use serde::Deserialize;
 use std::fmt;
@@ -175,7 +175,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult 
     let addr = ctx.target.addr();
     let plan = &case.plan;
     let timing = ctx.timing(plan.slow());
-    let request = case.delivery.all_bytes();
+    let request = Excerpt::of(&case.delivery.all_bytes());
     let replay = replay::command(&ctx.target.info(), addr, &case.delivery);
     let mut evidence = Evidence {
         request,
@@ -210,7 +210,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult 
             result.verdict = judgement.verdict;
             result.rule = judgement.rule;
             result.detail = judgement.detail;
-            evidence.response = exchange.answered().then(|| exchange.received.clone());
+            evidence.response = exchange.answered().then(|| Excerpt::of(&exchange.received));
             evidence.ending = match exchange.ending {
                 raw::Ending::TimedOut => format!(
                     "timed out after {}",
@@ -252,10 +252,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Case>, FixtureError> {
     let mut cases = Vec::new();
     for path in paths {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| FixtureError {
-            file: file.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
+        let text = crate::kit::files::read_text(&path, crate::kit::files::MAX_INPUT_FILE).map_err(
+            |message| FixtureError {
+                file: file.clone(),
+                message,
+            },
+        )?;
         cases.extend(parse_file(&file, &text)?);
     }
     check_unique(&cases)?;
@@ -325,15 +327,21 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
                 None => vec![bytes],
             }
         }
-        (None, Some(chunks)) if raw.chunk_size.is_none() => chunks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| unescape(c).map_err(|e| format!("chunk {i} {e}")))
-            .collect::<Result<Vec<_>, _>>()?,
+        (None, Some(chunks)) if raw.chunk_size.is_none() => {
+            let mut pieces = Vec::with_capacity(chunks.len());
+            let mut size = 0;
+            for (i, c) in chunks.iter().enumerate() {
+                let piece = unescape(c).map_err(|e| format!("chunk {i} {e}"))?;
+                size = within_case_limit(size, piece.len())?;
+                pieces.push(piece);
+            }
+            pieces
+        }
         (None, Some(_)) => return Err("chunk_size goes with request, not chunks".into()),
         _ => return Err("give exactly one of request and chunks".into()),
     };
     let first_send = pieces.concat();
+    let mut sent = first_send.len();
     let first = analyze(&first_send);
     let mut answered_before = first.requests.len();
     let mut asked_close = first.last().asks_close;
@@ -345,6 +353,7 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
             ));
         }
         let bytes = unescape(text).map_err(|e| format!("later[{i}] {e}"))?;
+        sent = within_case_limit(sent, bytes.len())?;
         let analysis = analyze(&bytes);
         asked_close = analysis.last().asks_close;
         let requests = analysis.requests.len();
@@ -390,6 +399,18 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
         delivery,
         plan,
     })
+}
+
+/// The bytes a case sends so far, with `more`: refused past the kit's largest request, so that
+/// a short file cannot expand into a memory bomb.
+fn within_case_limit(sent: usize, more: usize) -> Result<usize, String> {
+    let total = sent + more;
+    if total > MAX_REPEAT_BYTES {
+        return Err(format!(
+            "the case expands past {MAX_REPEAT_BYTES} bytes, the most a case may send"
+        ));
+    }
+    Ok(total)
 }
 
 /// A fixture file holding one case, in the format [`parse_file`] reads: what

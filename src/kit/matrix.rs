@@ -78,8 +78,8 @@ pub struct Matrix {
 
 impl MatrixFile {
     pub fn load(path: &Path) -> Result<MatrixFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("matrix file {}: cannot read: {e}", path.display()))?;
+        let text = crate::kit::files::read_text(path, crate::kit::files::MAX_INPUT_FILE)
+            .map_err(|e| format!("matrix file {}: {e}", path.display()))?;
         let file: MatrixFile = toml::from_str(&text).map_err(|e| {
             format!(
                 "matrix file {}: {}",
@@ -450,8 +450,7 @@ pub fn run_cli(args: &MatrixArgs) -> Ended {
             Err(e) => {
                 let _ = output::print(&rendered);
                 output::say(&format!(
-                    "cannot write {}: {e}; the matrix is on stdout instead",
-                    path.display()
+                    "cannot write {e}; the matrix is on stdout instead"
                 ));
                 return Ended::Reported;
             }

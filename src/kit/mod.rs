@@ -31,6 +31,7 @@ pub mod concurrency;
 pub mod context;
 pub mod escape;
 pub mod expect;
+pub mod files;
 pub mod fixtures;
 pub mod fuzz;
 pub mod judge;

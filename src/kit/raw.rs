@@ -16,8 +16,16 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// Most bytes read on one connection; a server that sends more is cut off here.
+/// Most bytes read on one connection, unless the pages compared with need more
+/// ([`read_limit`]); a server that sends more is cut off there.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
+
+/// How many bytes to read on one connection when the largest page is `largest_page` bytes:
+/// [`MAX_RESPONSE`], or room for two answers carrying it (a pipelined pair), so that a large
+/// page given with `--pages` is judged like a small one.
+pub fn read_limit(largest_page: usize) -> usize {
+    MAX_RESPONSE.max(largest_page.saturating_mul(2).saturating_add(64 * 1024))
+}
 
 /// How a request is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +105,8 @@ pub struct Timing {
     /// After the owed responses, when the server announced the close: how long to wait for
     /// it (the wait ends when it comes).
     pub close_wait: Duration,
+    /// Most bytes read ([`read_limit`]).
+    pub max_bytes: usize,
 }
 
 /// The default watch on a kept-open connection: loopback bytes of the same flight arrive
@@ -112,6 +122,7 @@ impl Default for Timing {
             response: Duration::from_secs(5),
             linger: DEFAULT_LINGER,
             close_wait: DEFAULT_CLOSE_WAIT,
+            max_bytes: MAX_RESPONSE,
         }
     }
 }
@@ -158,7 +169,7 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// Time from connect to the first response byte.
     pub first_byte: Option<Duration>,
-    /// Reading stopped at [`MAX_RESPONSE`]: the server sent more than the kit reads.
+    /// Reading stopped at [`Timing::max_bytes`]: the server sent more than the kit reads.
     pub truncated: bool,
 }
 
@@ -192,6 +203,7 @@ pub fn send(
     stream.set_write_timeout(Some(timing.response))?;
     let mut conn = Connection {
         stream,
+        max_bytes: timing.max_bytes,
         started: Instant::now(),
         owed,
         ex: Exchange {
@@ -216,6 +228,7 @@ pub fn send(
 /// One connection while it runs.
 struct Connection<'a> {
     stream: TcpStream,
+    max_bytes: usize,
     started: Instant,
     owed: &'a Owed,
     ex: Exchange,
@@ -299,7 +312,7 @@ impl Connection<'_> {
             if self.closed.is_some() {
                 return false;
             }
-            if self.ex.received.len() >= MAX_RESPONSE {
+            if self.ex.received.len() >= self.max_bytes {
                 self.ex.truncated = true;
                 return false;
             }
@@ -414,6 +427,7 @@ pub fn probe_get_root(addr: SocketAddr, timeout: Duration) -> Probe {
         response: timeout,
         linger: Duration::ZERO,
         close_wait: Duration::ZERO,
+        max_bytes: MAX_RESPONSE,
     };
     let request = Delivery::whole(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n"));
     match send(addr, &request, &timing, &Owed::one_get()) {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 /// The subcommand's name on the kit's command line.
 pub const SUBCOMMAND: &str = "supervise";
 /// Time the tree gets to end after SIGTERM before it gets SIGKILL.
-const GRACE: Duration = Duration::from_secs(1);
+pub const GRACE: Duration = Duration::from_secs(1);
 /// How often the tree is looked at.
 const POLL: Duration = Duration::from_millis(10);
 

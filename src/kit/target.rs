@@ -45,10 +45,13 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// while fuzzing one that dies) is not kept waiting.
 const PROBE_INTERVAL_FIRST: Duration = Duration::from_millis(1);
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
-/// Time a server gets to end after SIGTERM before its group gets SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(2);
+/// Time a server gets to end after SIGTERM before its group gets SIGKILL: longer than the
+/// supervisor's own grace and its SIGKILL rounds, so that it has ended every process of the
+/// tree (those that left the group too, by `setsid` or a double fork) before the kit kills
+/// it. Waiting ends as soon as the server has gone.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 /// Same, when the kit itself was interrupted by a signal.
-const SIGNAL_GRACE: Duration = Duration::from_secs(1);
+const SIGNAL_GRACE: Duration = STOP_GRACE;
 /// How often a stopping process is checked.
 const STOP_POLL: Duration = Duration::from_millis(15);
 /// How long to wait for the output readers to reach end of file once a process has ended.

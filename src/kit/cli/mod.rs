@@ -134,6 +134,18 @@ fn execute(
             report_args,
         );
     }
+    if let Some(message) = files_clash(report_args, baseline_args) {
+        return setup_error(message, target_name, report_args);
+    }
+    if let Some(dir) = &check.settings.fuzz.save_failures
+        && let Err(message) = crate::kit::files::check_directory(dir)
+    {
+        return setup_error(
+            format!("--save-failures {message}"),
+            target_name,
+            report_args,
+        );
+    }
     // Said once the run is sure to start, so that a usage error is all a mistyped line gets.
     if let Some(announce) = announce {
         output::say(&announce);
@@ -151,19 +163,38 @@ fn execute(
         Err(e) => return setup_error(e.to_string(), target_name, report_args),
     };
     terminal.delivering();
-    if let Err(failure) = output::deliver(&report, report_args) {
-        return failure.into();
-    }
-    if let Err(message) = write_baseline(&report, check.settings.baseline.as_deref(), baseline_args)
-    {
-        output::say(&message);
-        return Ended::Reported;
+    let given = output::deliver(&report, report_args)
+        .map(|()| write_baseline(&report, check.settings.baseline.as_deref(), baseline_args));
+    terminal.delivered();
+    match given {
+        Err(failure) => return failure.into(),
+        Ok(Err(message)) => {
+            output::say(&message);
+            return Ended::Reported;
+        }
+        Ok(Ok(())) => {}
     }
     if report.conforming() {
         Ended::Conforming
     } else {
         Ended::NotConforming
     }
+}
+
+/// Two outputs that are one file: the second write would silently destroy the first.
+fn files_clash(report_args: &ReportArgs, baseline_args: &args::BaselineArgs) -> Option<String> {
+    let report = report_args.output.as_ref()?;
+    let baseline = match (&baseline_args.write_baseline, baseline_args.update_baseline) {
+        (Some(path), _) => path,
+        (None, true) => baseline_args.baseline.as_ref()?,
+        (None, false) => return None,
+    };
+    crate::kit::files::same_file(report, baseline).then(|| {
+        format!(
+            "--output {} is also the baseline file: give them different paths",
+            report.display()
+        )
+    })
 }
 
 fn with_baseline(check: Check, args: &args::BaselineArgs) -> Result<Check, String> {
@@ -185,8 +216,7 @@ fn write_baseline(
         _ => return Ok(()),
     };
     let text = Baseline::from_report(report, old).to_toml();
-    output::write_atomically(path, &text)
-        .map_err(|e| format!("cannot write the baseline {}: {e}", path.display()))?;
+    output::write_atomically(path, &text).map_err(|e| format!("cannot write the baseline {e}"))?;
     output::say(&format!("baseline written to {}", path.display()));
     Ok(())
 }

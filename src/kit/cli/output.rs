@@ -1,5 +1,5 @@
-//! Giving the report, so that nothing is lost: a file written atomically (a temporary file
-//! renamed into place), checked before the run; the document on stdout when the file cannot
+//! Giving the report, so that nothing is lost or damaged: a file written as
+//! [`crate::kit::files`] says (atomically, devices in place), checked before the run; the document on stdout when the file cannot
 //! be written after all; stdout errors reported instead of panicking; and a document even
 //! for a setup error.
 
@@ -26,46 +26,15 @@ pub fn render(report: &Report, format: Format, verbose: bool) -> String {
     }
 }
 
-/// Fails unless `path` can be written: its directory exists and takes a new file, and it is
-/// not a directory itself. Run before any check, so a bad path loses nothing.
+/// Fails unless `path` can be written ([`crate::kit::files::check_writable`]). Run before
+/// any check, so a bad path loses nothing.
 pub fn check_writable(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err(format!("--output {}: is a directory", path.display()));
-    }
-    let dir = parent(path);
-    tempfile::Builder::new()
-        .prefix(".unblocked-probe")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| {
-            // tempfile's error names its own probe file, which would only confuse.
-            let text = e.to_string();
-            let reason = text.split(" at path ").next().unwrap_or_default();
-            format!(
-                "--output {}: cannot create a file in {}: {reason}",
-                path.display(),
-                dir.display()
-            )
-        })
+    crate::kit::files::check_writable(path).map_err(|e| format!("--output {e}"))
 }
 
-fn parent(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// Writes `text` to `path` through a temporary file in the same directory, renamed into
-/// place: a failed write never leaves a truncated report.
+/// Writes a document where the user asked, without damage ([`crate::kit::files::write`]).
 pub fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    let mut file = tempfile::Builder::new()
-        .prefix(".unblocked-report")
-        .tempfile_in(parent(path))?;
-    file.write_all(text.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::kit::files::write(path, text.as_bytes())
 }
 
 /// Prints `text` on stdout. A closed pipe ends the run quietly, as Unix tools do; any other
@@ -99,8 +68,7 @@ pub fn deliver(report: &Report, args: &ReportArgs) -> Result<(), Failure> {
                 // The run's verdict must not be lost: the document goes to stdout instead.
                 let _ = print(&rendered);
                 say(&format!(
-                    "cannot write {}: {e}; the report is on stdout instead",
-                    path.display()
+                    "cannot write {e}; the report is on stdout instead"
                 ));
                 Err(Failure::Reported)
             }
@@ -128,7 +96,7 @@ pub fn deliver_setup_error(message: &str, target: &TargetInfo, args: &ReportArgs
     match &args.output {
         Some(path) => {
             if let Err(e) = write_atomically(path, &document) {
-                say(&format!("cannot write {}: {e}", path.display()));
+                say(&format!("cannot write {e}"));
                 let _ = print(&document);
             }
         }

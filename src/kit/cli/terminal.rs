@@ -7,7 +7,7 @@ use super::output;
 use crate::kit::context::{CheckInfo, Progress};
 use crate::kit::report::{CheckResult, Report, TargetInfo};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// What the run has done so far.
@@ -17,13 +17,20 @@ struct Record {
     checks: Vec<CheckResult>,
     /// The final report is being given: an interrupt then only waits for it.
     delivering: bool,
+    /// The final report (and the baseline) is given: an interrupt may end the process.
+    delivered: bool,
 }
+
+/// The longest an interrupt waits for the final report to be given before it exits anyway.
+const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 
 /// The progress line and the record; cheap to clone (shared with the signal thread).
 #[derive(Clone)]
 pub struct Terminal {
     bar: Option<ProgressBar>,
     record: Arc<Mutex<Record>>,
+    /// Signalled when the final report is given.
+    given: Arc<Condvar>,
     started: Instant,
     strict: bool,
 }
@@ -45,6 +52,7 @@ impl Terminal {
         Terminal {
             bar,
             record: Arc::default(),
+            given: Arc::default(),
             started: Instant::now(),
             strict,
         }
@@ -64,8 +72,15 @@ impl Terminal {
         }
     }
 
+    /// The final report (and the baseline) is given: an interrupt no longer waits.
+    pub fn delivered(&self) {
+        self.record().delivered = true;
+        self.given.notify_all();
+    }
+
     /// On a signal: the report of the checks that finished, marked interrupted, given as
-    /// asked; nothing when the final report is already being given.
+    /// asked; when the final report is already being given, waits (boundedly) until it is,
+    /// so that the one document is never cut off by the exit that follows.
     pub fn deliver_partial(&self, args: &ReportArgs, notes: Vec<String>) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
@@ -73,6 +88,9 @@ impl Terminal {
         let report = {
             let mut record = self.record();
             if record.delivering {
+                let _ = self
+                    .given
+                    .wait_timeout_while(record, DELIVERY_WAIT, |r| !r.delivered);
                 return;
             }
             record.delivering = true;

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::kit::context::{CheckInfo, Context};
 use crate::kit::expect::Kind;
-use crate::kit::report::{CheckResult, FailureClass, Verdict};
+use crate::kit::report::{CheckResult, Excerpt, FailureClass, Verdict};
 use crate::kit::verdict::RuleId;
 use proptest::strategy::{Strategy, ValueTree};
 use serde_json::{Value, json};
@@ -82,6 +82,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
     let total = settings.fuzz.cases();
     let mut deadline = measure_deadline(ctx.target.addr(), settings.timeout);
     deadline.hangs = ctx.hangs.0.clone();
+    deadline.max_bytes = ctx.timing(false).max_bytes;
     let strategy = family.strategy();
     let mut generator = runner(family, seed, total);
     let mut campaign = Campaign {
@@ -188,7 +189,7 @@ impl Campaign<'_, '_> {
     /// the server still lives and answers (`None`), or the rule and what was seen.
     fn alive_after(&mut self, checked: &Checked) -> Option<(RuleId, String)> {
         self.since_probe += 1;
-        let silent = checked.exchange.as_ref().is_none_or(|ex| !ex.answered());
+        let silent = checked.received.as_ref().is_none_or(Excerpt::is_empty);
         if !silent && self.since_probe < PROBE_EVERY {
             return None;
         }
@@ -432,7 +433,7 @@ impl Campaign<'_, '_> {
             );
             let path = dir.join(format!("{id}.toml"));
             if std::fs::create_dir_all(dir)
-                .and_then(|()| std::fs::write(&path, text))
+                .and_then(|()| crate::kit::files::write(&path, text.as_bytes()))
                 .is_ok()
             {
                 saved.push(path);
@@ -464,14 +465,13 @@ fn first_line(text: &str) -> &str {
 
 /// `{rule, kind, verdict, count, minimal_request, response, ending, expected, replay, shrunk}`.
 fn class_json(class: &FailureClass) -> Value {
-    let escape = crate::kit::escape::escape;
     json!({
         "rule": class.rule,
         "kind": class.kind,
         "verdict": class.verdict.as_str(),
         "count": class.count,
-        "minimal_request": escape(&class.evidence.request),
-        "response": class.evidence.response.as_deref().map(escape),
+        "minimal_request": class.evidence.request.escaped(usize::MAX),
+        "response": class.evidence.response.as_ref().map(|r| r.escaped(usize::MAX)),
         "ending": class.evidence.ending,
         "expected": class.evidence.expected,
         "replay": class.evidence.replay,

@@ -34,7 +34,7 @@ use crate::kit::fixtures;
 use crate::kit::judge::{Judgement, judge};
 use crate::kit::raw::{self, Delivery, Ending, Exchange, Timing};
 use crate::kit::replay;
-use crate::kit::report::{Evidence, TargetInfo, Verdict};
+use crate::kit::report::{Evidence, Excerpt, TargetInfo, Verdict};
 pub use crate::kit::settings::FuzzSettings;
 use crate::kit::verdict::RuleId;
 use crate::pages::Pages;
@@ -289,6 +289,8 @@ pub struct Deadline {
     /// Later cases of one of them are given only [`Self::quick`] and not retried, or a
     /// server that hangs on garbage would cost an hour.
     pub hangs: Vec<HangKey>,
+    /// Most bytes read per case ([`raw::read_limit`] for the pages judged with).
+    pub max_bytes: usize,
 }
 
 impl Deadline {
@@ -319,6 +321,7 @@ impl Deadline {
             keeps_alive,
             quick,
             hangs: Vec::new(),
+            max_bytes: raw::MAX_RESPONSE,
         }
     }
 
@@ -328,6 +331,7 @@ impl Deadline {
             response,
             linger: self.linger,
             close_wait: self.full.min(raw::DEFAULT_CLOSE_WAIT),
+            max_bytes: self.max_bytes,
         }
     }
 }
@@ -342,6 +346,7 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
         response: full,
         linger: Duration::ZERO,
         close_wait: Duration::ZERO,
+        max_bytes: raw::MAX_RESPONSE,
     };
     let mut times = Vec::with_capacity(BASELINE_ROUNDS);
     for _ in 0..BASELINE_ROUNDS {
@@ -364,8 +369,10 @@ pub fn measure_deadline(addr: SocketAddr, full: Duration) -> Deadline {
 pub struct Checked {
     pub input: Input,
     pub plan: Plan,
-    /// `None` when no connection could be made.
+    /// `None` when no connection could be made. Its bytes are not kept (see `received`).
     pub exchange: Option<Exchange>,
+    /// What came back, as an excerpt; `None` when no connection could be made.
+    pub received: Option<Excerpt>,
     pub judgement: Judgement,
     /// The response timeout of the exchange.
     pub waited: Duration,
@@ -397,12 +404,12 @@ impl Checked {
 
     /// The evidence for a report, with a replay command for `target` at `addr`.
     pub fn evidence(&self, target: &TargetInfo, addr: SocketAddr) -> Evidence {
-        let request = self.input.bytes();
+        let request = Excerpt::of(&self.input.bytes());
         let replay = replay::command(target, addr, &self.input.delivery);
         let (response, ending) = match &self.exchange {
             None => (None, "no connection".to_string()),
             Some(ex) => (
-                (!ex.received.is_empty()).then(|| ex.received.clone()),
+                self.received.clone().filter(|r| !r.is_empty()),
                 match ex.ending {
                     Ending::TimedOut if self.assumed_hang => format!(
                         "nothing within {}: judged at once, since requests of this class already hung for the whole --timeout",
@@ -485,9 +492,14 @@ fn exchange(
         &deadline.timing(response),
         &plan.owed(),
     ) {
-        Ok(ex) => {
+        Ok(mut ex) => {
             let judgement = judge(plan, &ex, pages);
-            (Some(ex), judgement)
+            // Only an excerpt is kept: a class holds its input for as long as the family
+            // runs, and a hostile server sends megabytes to every case.
+            let received = std::mem::take(&mut ex.received);
+            ex.responses.clear();
+            ex.rest = crate::kit::response::Next::Nothing;
+            (Some((ex, Excerpt::of(&received))), judgement)
         }
         Err(e) => (
             None,
@@ -500,10 +512,15 @@ fn exchange(
             },
         ),
     };
+    let (exchange, received) = match exchange {
+        Some((ex, received)) => (Some(ex), Some(received)),
+        None => (None, None),
+    };
     Checked {
         input: input.clone(),
         plan: plan.clone(),
         exchange,
+        received,
         judgement,
         waited: response,
         retried: false,

@@ -15,7 +15,6 @@
 //! colour-blind readers tell apart, and every verdict is also written out in words.
 
 use super::{CheckResult, Evidence, FailureClass, Report, TargetInfo, TimelineEntry, Verdict};
-use crate::kit::escape::escape_truncated;
 use crate::kit::verdict::RuleId;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write as _;
@@ -249,7 +248,7 @@ fn check_row(out: &mut String, report: &Report, check: &CheckResult, prefix: &st
 
 fn evidence_list(out: &mut String, evidence: &Evidence, rule: Option<&str>) {
     let response = match &evidence.response {
-        Some(bytes) if !bytes.is_empty() => escape_truncated(bytes, RESPONSE_CHARS),
+        Some(bytes) if !bytes.is_empty() => bytes.escaped(RESPONSE_CHARS),
         _ => "(nothing)".into(),
     };
     let _ = writeln!(out, "<dl class=\"evidence\">");
@@ -265,11 +264,7 @@ fn evidence_list(out: &mut String, evidence: &Evidence, rule: Option<&str>) {
         };
         let _ = writeln!(out, "<dt>{name}</dt><dd>{value}</dd>");
     };
-    item(
-        "sent",
-        &escape_truncated(&evidence.request, REQUEST_CHARS),
-        true,
-    );
+    item("sent", &evidence.request.escaped(REQUEST_CHARS), true);
     item("received", &response, true);
     item("ending", &evidence.ending, false);
     item("expected", &evidence.expected, false);

@@ -5,7 +5,7 @@
 //! ([`Report::verdict_of`]), so `--strict` turns non-strict lines into `FAIL` lines.
 
 use super::{CheckResult, Evidence, Report, TargetInfo, TimelineEntry, Verdict};
-pub(crate) use crate::kit::escape::escape_truncated;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -358,10 +358,10 @@ pub(crate) fn evidence_lines(evidence: &Evidence, truncate: bool) -> Vec<String>
     let limit = |chars: usize| if truncate { chars } else { usize::MAX };
     let mut lines = vec![format!(
         "sent:     {}",
-        escape_truncated(&evidence.request, limit(REQUEST_CHARS))
+        evidence.request.escaped(limit(REQUEST_CHARS))
     )];
     let received = match &evidence.response {
-        Some(bytes) if !bytes.is_empty() => escape_truncated(bytes, limit(RESPONSE_CHARS)),
+        Some(bytes) if !bytes.is_empty() => bytes.escaped(limit(RESPONSE_CHARS)),
         _ => "(nothing)".to_string(),
     };
     lines.push(format!("received: {received}"));
@@ -475,7 +475,8 @@ fn timeline_bar(entry: &TimelineEntry, max: Duration, width: usize) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::kit::report::{CheckResult, Evidence, TimelineEntry};
+    use crate::kit::escape::escape_truncated;
+    use crate::kit::report::{CheckResult, Evidence, Excerpt, TimelineEntry};
     use crate::kit::verdict::RuleId;
 
     fn ms(n: u64) -> Option<Duration> {
@@ -507,8 +508,8 @@ pub(crate) mod tests {
         fail.detail = "fast 1 took 2006 ms; the budget is 500 ms".into();
         fail.duration = Duration::from_millis(3012);
         fail.evidence = Some(Evidence {
-            request: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-            response: Some(b"HTTP/1.1 200 OK\r\n\r\n\xff".to_vec()),
+            request: Excerpt::of(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            response: Some(Excerpt::of(b"HTTP/1.1 200 OK\r\n\r\n\xff")),
             ending: "closed by the server".into(),
             expected: "a 200 within 500 ms".into(),
             replay: "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 7878".into(),

@@ -54,7 +54,6 @@
 //! fuzz checks' `failure_classes`.
 
 use super::{CheckResult, Evidence, Report, Summary, TargetInfo, TimelineEntry};
-use crate::kit::escape::escape;
 use crate::kit::verdict::RuleId;
 use serde::Serialize;
 use std::time::Duration;
@@ -128,6 +127,11 @@ struct JsonCheck<'a> {
 struct JsonEvidence<'a> {
     request: String,
     response: Option<String>,
+    /// The length of a request or response kept only in part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_bytes: Option<usize>,
     ending: &'a str,
     expected: &'a str,
     replay: &'a str,
@@ -212,8 +216,14 @@ impl<'a> JsonCheck<'a> {
 impl<'a> JsonEvidence<'a> {
     fn new(evidence: &'a Evidence) -> Self {
         JsonEvidence {
-            request: escape(&evidence.request),
-            response: evidence.response.as_deref().map(escape),
+            request: evidence.request.escaped(usize::MAX),
+            response: evidence.response.as_ref().map(|r| r.escaped(usize::MAX)),
+            request_bytes: (!evidence.request.is_whole()).then_some(evidence.request.len),
+            response_bytes: evidence
+                .response
+                .as_ref()
+                .filter(|r| !r.is_whole())
+                .map(|r| r.len),
             ending: &evidence.ending,
             expected: &evidence.expected,
             replay: &evidence.replay,

@@ -65,13 +65,73 @@ impl Verdict {
     }
 }
 
+/// Most bytes of a request or a response kept as evidence whole; of a longer one, the first
+/// [`EXCERPT_HEAD`] and the last [`EXCERPT_TAIL`] are kept, with its length. A server can send
+/// 4 MiB to every one of a hundred checks: the report stays small.
+pub const EXCERPT_MAX: usize = 16 * 1024;
+pub const EXCERPT_HEAD: usize = 12 * 1024;
+pub const EXCERPT_TAIL: usize = 4 * 1024;
+
+/// Bytes kept as evidence: all of them, or the first and the last of a long stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Excerpt {
+    /// The bytes, or the first [`EXCERPT_HEAD`] of them.
+    pub head: Vec<u8>,
+    /// The last [`EXCERPT_TAIL`] bytes, when the rest was not kept.
+    pub tail: Vec<u8>,
+    /// How many bytes there were in all.
+    pub len: usize,
+}
+
+impl Excerpt {
+    pub fn of(bytes: &[u8]) -> Excerpt {
+        if bytes.len() <= EXCERPT_MAX {
+            return Excerpt {
+                head: bytes.to_vec(),
+                tail: Vec::new(),
+                len: bytes.len(),
+            };
+        }
+        Excerpt {
+            head: bytes[..EXCERPT_HEAD].to_vec(),
+            tail: bytes[bytes.len() - EXCERPT_TAIL..].to_vec(),
+            len: bytes.len(),
+        }
+    }
+
+    /// Whether every byte was kept.
+    pub fn is_whole(&self) -> bool {
+        self.head.len() == self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Escaped for reports ([`crate::kit::escape`]), the head cut at `max` characters; a
+    /// long stream shows where bytes were left out, and how many.
+    pub fn escaped(&self, max: usize) -> String {
+        use crate::kit::escape::{escape, escape_truncated};
+        if self.is_whole() {
+            return escape_truncated(&self.head, max);
+        }
+        let left_out = self.len - self.head.len() - self.tail.len();
+        format!(
+            "{} [... {left_out} bytes of {} not kept ...] {}",
+            escape_truncated(&self.head, max),
+            self.len,
+            escape(&self.tail)
+        )
+    }
+}
+
 /// The bytes behind a verdict, so a person can see and replay what happened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evidence {
-    /// Exactly the bytes sent.
-    pub request: Vec<u8>,
+    /// The bytes sent (or, for a long request, the first and the last of them).
+    pub request: Excerpt,
     /// The bytes received, or `None` when nothing came back.
-    pub response: Option<Vec<u8>>,
+    pub response: Option<Excerpt>,
     /// How the exchange ended (e.g. "closed by the server", "reset", "timed out after 5s").
     pub ending: String,
     /// What the expectations table allowed, in words.
