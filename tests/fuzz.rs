@@ -521,7 +521,9 @@ fn a_server_that_ignores_half_closes_is_given_the_full_timeout_once() {
         .run()
         .expect("the server starts");
     let check = report.check("fuzz.bytes").unwrap();
-    assert_eq!(check.verdict, Verdict::Fail, "{}", render(&report));
+    // Random bytes are invalid requests, and waiting on one is only non-strict (RFC 9112
+    // 2.2 says SHOULD answer 400); the hang on a valid request is fixtures' to show.
+    assert_eq!(check.verdict, Verdict::NonStrict, "{}", render(&report));
     let cases = check.data["cases"].as_u64().unwrap();
     let retries = check.data["retries"].as_u64().unwrap();
     assert!(

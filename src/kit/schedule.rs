@@ -289,7 +289,10 @@ impl Run<'_> {
         let baseline = self.settings.baseline.as_deref();
         for (i, ran) in together {
             let first = match ran {
-                Ok(first) => first.result,
+                Ok(first) => {
+                    lanes.notes.extend(first.notes);
+                    first.result
+                }
                 Err(e) => {
                     lanes.deferred.push((i, e));
                     continue;

@@ -469,7 +469,10 @@ pub fn check_input(
 /// waiting on is right (an incomplete request the client did not half-close).
 pub fn hang_key(plan: &Plan, delivery: &Delivery) -> Option<HangKey> {
     let first = plan.first();
-    if first.complete {
+    if first.complete && first.invalid.is_some() {
+        // What the verifier says of a wait on an invalid request (non-strict).
+        Some((RuleId::NoAnswerToInvalidRequest, first.kind))
+    } else if first.complete {
         Some((RuleId::NoResponseInTime, first.kind))
     } else if delivery.half_close {
         Some((RuleId::IgnoresHalfClose, first.kind))
