@@ -11,7 +11,7 @@ use assert_cmd::cargo::cargo_bin;
 use common::IO_TIMEOUT;
 use predicates::prelude::*;
 use std::time::Duration;
-use unblocked::kit::check::Check;
+use unblocked::kit::run::check::Check;
 
 /// A whole run may take a while on a busy machine; this only bounds a hang.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -47,7 +47,7 @@ fn the_fixture_suite_passes_through_the_library_entry_point() {
         .expect("the server starts");
     report.assert_conforming();
     // Every bundled case ran, after the pages were learned.
-    let cases = unblocked::kit::fixtures::bundled().unwrap();
+    let cases = unblocked::kit::checks::fixtures::bundled().unwrap();
     assert_eq!(report.checks.len(), 1 + cases.len());
     for case in &cases {
         assert!(
@@ -213,9 +213,9 @@ fn the_404_page_served_with_200_is_caught() {
 /// capacity lost to bad clients, and no `Connection: close` (non-strict).
 #[test]
 fn the_books_pool_is_reported_with_its_real_defects_and_nothing_else() {
-    use unblocked::kit::check::Settings;
-    use unblocked::kit::fuzz::FuzzSettings;
+    use unblocked::kit::checks::fuzz::FuzzSettings;
     use unblocked::kit::report::Verdict;
+    use unblocked::kit::run::check::Settings;
     let settings = Settings {
         fuzz: FuzzSettings {
             cases: 100,

@@ -13,12 +13,12 @@ use common::{ServerProcess, bin_command, open_file_hard_limit};
 use serde_json::Value;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
-use unblocked::kit::check::{Check, Settings};
-use unblocked::kit::concurrency::{
+use unblocked::kit::checks::concurrency::{
     ABORTED_SLOW_REQUEST, CAPACITY, CAPACITY_SURVIVES_BAD_CLIENTS, IDLE_CLIENT_DOES_NOT_DELAY_FAST,
     SLEEP_IS_SLOW, SLOW_DOES_NOT_DELAY_FAST, SLOW_REQUESTS_OVERLAP,
 };
 use unblocked::kit::report::{CheckResult, Report, Verdict, human};
+use unblocked::kit::run::check::{Check, Settings};
 
 static CPU: RwLock<()> = RwLock::new(());
 
@@ -100,7 +100,7 @@ fn assert_verdict(report: &Report, id: &str, verdict: Verdict, rule: Option<&str
 
 fn number(check: &CheckResult, key: &str) -> f64 {
     check
-        .data
+        .data_json()
         .get(key)
         .and_then(Value::as_f64)
         .unwrap_or_else(|| panic!("{key} in {:?}", check.data))
@@ -110,7 +110,7 @@ fn number(check: &CheckResult, key: &str) -> f64 {
 fn log(report: &Report) {
     for check in &report.checks {
         let fast = check
-            .data
+            .data_json()
             .get("fast_ms")
             .map(Value::to_string)
             .unwrap_or_default();
@@ -145,10 +145,11 @@ fn the_server_under_test_passes_every_concurrency_check_with_k_1000() {
         number(fast, "k") as usize,
         k,
         "K was not lowered: {:?}",
-        fast.data.get("k_note")
+        fast.data_json().get("k_note")
     );
     let budget = number(fast, "budget_ms");
-    let latencies = fast.data["fast_ms"].as_array().expect("fast_ms");
+    let fast_data = fast.data_json();
+    let latencies = fast_data["fast_ms"].as_array().expect("fast_ms");
     assert_eq!(latencies.len(), 5);
     assert!(
         latencies
@@ -160,7 +161,7 @@ fn the_server_under_test_passes_every_concurrency_check_with_k_1000() {
     let roles = |role: &str| fast.timeline.iter().filter(|e| e.role == role).count();
     assert_eq!(roles("fast"), 5);
     assert!((1..=12).contains(&roles("slow")), "{}", roles("slow"));
-    let marks = fast.data["slow_marks_ms"]
+    let marks = fast_data["slow_marks_ms"]
         .as_array()
         .expect("slow_marks_ms");
     assert_eq!(marks.len(), k);
@@ -201,7 +202,11 @@ fn the_server_under_test_has_the_maximum_capacity() {
         .settings(settings)
         .only(&[CAPACITY]));
     let capacity = result(&report, CAPACITY);
-    eprintln!("{}\n{:?}", capacity.detail, capacity.data.get("steps"));
+    eprintln!(
+        "{}\n{:?}",
+        capacity.detail,
+        capacity.data_json().get("steps")
+    );
     assert_verdict(&report, CAPACITY, Verdict::Info, None);
     assert_eq!(
         number(capacity, "capacity") as usize,
@@ -209,9 +214,10 @@ fn the_server_under_test_has_the_maximum_capacity() {
         "{}",
         capacity.detail
     );
-    assert_eq!(capacity.data["classification"], "per-connection");
+    assert_eq!(capacity.data_json()["classification"], "per-connection");
     // Doubling from 1: 1, 2, 4, ... and the maximum itself.
-    let steps = capacity.data["steps"].as_array().unwrap();
+    let capacity_data = capacity.data_json();
+    let steps = capacity_data["steps"].as_array().unwrap();
     assert_eq!(steps[0]["k"], 1);
     assert_eq!(steps.last().unwrap()["k"].as_u64(), Some(max as u64));
 }
@@ -276,7 +282,7 @@ fn a_server_that_awaits_each_connection_fails_fast_overlap_and_idle() {
     );
     let fast = result(&report, SLOW_DOES_NOT_DELAY_FAST);
     // Both attempts failed, and every fast request was late, each saying where it waited.
-    assert_eq!(fast.data["attempts"], 2);
+    assert_eq!(fast.data_json()["attempts"], 2);
     let late: Vec<_> = fast.timeline.iter().filter(|e| e.role == "fast").collect();
     assert_eq!(late.len(), 5);
     assert!(late.iter().all(|e| e.waited.is_some()), "{late:?}");
@@ -325,7 +331,7 @@ fn a_pool_of_two_workers_fails_and_its_capacity_is_exactly_1() {
     let capacity = result(&report, CAPACITY);
     eprintln!("{}", capacity.detail);
     assert_eq!(number(capacity, "capacity"), 1.0, "{}", capacity.detail);
-    assert_eq!(capacity.data["classification"], "bounded-pool");
+    assert_eq!(capacity.data_json()["classification"], "bounded-pool");
     assert!(
         capacity.detail.contains("about 2 workers"),
         "{}",
@@ -403,7 +409,7 @@ fn at_an_address_the_checks_after_a_failure_that_left_requests_behind_are_skippe
     );
     // No re-run: the server may still be busy with what the first attempt left behind.
     assert_eq!(
-        result(&report, SLOW_DOES_NOT_DELAY_FAST).data["attempts"],
+        result(&report, SLOW_DOES_NOT_DELAY_FAST).data_json()["attempts"],
         1
     );
     for id in [
@@ -435,7 +441,7 @@ fn capacity_steps_are_bounded_in_time_for_a_sequential_server() {
         .only(&[CAPACITY]));
     let capacity = result(&report, CAPACITY);
     assert_eq!(number(capacity, "capacity"), 0.0, "{}", capacity.detail);
-    assert_eq!(capacity.data["classification"], "sequential");
+    assert_eq!(capacity.data_json()["classification"], "sequential");
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "{:?}",

@@ -19,13 +19,13 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use unblocked::kit::check::{Check, Settings};
-use unblocked::kit::fixtures;
-use unblocked::kit::fuzz::{self, Deadline, Family, Fingerprint, FuzzSettings, Input};
-use unblocked::kit::learn::learn_pages;
-use unblocked::kit::raw::{self, Timing};
+use unblocked::kit::checks::fixtures;
+use unblocked::kit::checks::fuzz::{self, Deadline, Family, Fingerprint, FuzzSettings, Input};
+use unblocked::kit::checks::pages::learn_pages;
+use unblocked::kit::http::raw::{self, Timing};
 use unblocked::kit::report::{CheckResult, FailureClass, Report, Verdict, human};
-use unblocked::kit::target::{Target, TargetOptions, TargetSpec};
+use unblocked::kit::run::check::{Check, Settings};
+use unblocked::kit::run::target::{Target, TargetOptions, TargetSpec};
 use unblocked::pages::Pages;
 
 /// The response timeout of a case's second try (the kit's `--timeout` default).
@@ -229,7 +229,7 @@ fn a_server_that_panics_on_non_utf8_is_caught_dying_and_blamed_on_the_right_inpu
     let mut deaths = 0;
     for check in &report.checks {
         // Restarted after each death, the server is fuzzed with every case of every family.
-        assert_eq!(check.data["cases"], CASES, "{text}");
+        assert_eq!(check.data_json()["cases"], CASES, "{text}");
         let Some(died) = class(check, "server-died") else {
             continue;
         };
@@ -242,7 +242,7 @@ fn a_server_that_panics_on_non_utf8_is_caught_dying_and_blamed_on_the_right_inpu
             died.detail
         );
         assert_eq!(
-            check.data["restarts"].as_u64(),
+            check.data_json()["restarts"].as_u64(),
             Some(u64::from(died.count)),
             "one restart per death: {text}"
         );
@@ -275,7 +275,7 @@ fn three_independent_defects_are_three_classes_and_every_case_runs() {
     );
     let text = render(&report);
     for check in &report.checks {
-        assert_eq!(check.data["cases"], CASES, "{}: {text}", check.id);
+        assert_eq!(check.data_json()["cases"], CASES, "{}: {text}", check.id);
         assert_eq!(check.verdict, Verdict::Fail, "{}: {text}", check.id);
         assert!(
             class(check, "server-died").is_some(),
@@ -313,7 +313,7 @@ fn three_independent_defects_are_three_classes_and_every_case_runs() {
         Some(lines.classes[0].rule.name())
     );
     // JSON lists the same classes.
-    let json = &lines.data["failure_classes"];
+    let json = &lines.data_json()["failure_classes"];
     assert_eq!(json.as_array().unwrap().len(), lines.classes.len());
 }
 
@@ -379,7 +379,7 @@ fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as
         String::from_utf8_lossy(&replayed.stdout),
         String::from_utf8_lossy(&replayed.stderr)
     );
-    assert_eq!(check.data["seed"], SEED);
+    assert_eq!(check.data_json()["seed"], SEED);
     assert!(check.classes[0].shrunk);
     assert!(
         check.detail.contains(&format!("seed {SEED}")),
@@ -393,7 +393,8 @@ fn a_server_that_answers_200_to_every_path_is_caught_with_a_short_input_saved_as
         .iter()
         .filter(|c| c.verdict == Verdict::Fail)
         .count();
-    let files = check.data["saved_to"].as_array().unwrap();
+    let data = check.data_json();
+    let files = data["saved_to"].as_array().unwrap();
     assert_eq!(files.len(), failing, "{text}");
     let first = saved.join(format!("fuzz-request-line-{SEED}-1.toml"));
     assert_eq!(files[0], first.display().to_string());
@@ -454,23 +455,28 @@ fn the_reference_server_passes_strictly_and_the_seed_replays_the_same_cases() {
     let second = fuzz_group(&reference(), seed, CASES, true, None);
     for (a, b) in first.checks.iter().zip(&second.checks) {
         assert_eq!(a.verdict, Verdict::Pass, "{}", render(&first));
-        assert_eq!(a.data["seed"], seed);
-        assert_eq!(a.data["cases"], CASES);
-        assert!(a.data["cases_per_second"].as_f64() > Some(0.0));
+        assert_eq!(a.data_json()["seed"], seed);
+        assert_eq!(a.data_json()["cases"], CASES);
+        assert!(a.data_json()["cases_per_second"].as_f64() > Some(0.0));
         assert!(
             a.detail.contains(&format!("{CASES} cases, seed {seed}")),
             "{}",
             a.detail
         );
-        assert_eq!(a.data["fingerprint"], b.data["fingerprint"], "{}", a.id);
+        assert_eq!(
+            a.data_json()["fingerprint"],
+            b.data_json()["fingerprint"],
+            "{}",
+            a.id
+        );
         // The run sent exactly what the generators give for this seed; another seed differs.
         let family = Family::from_id(&a.id).unwrap();
         assert_eq!(
-            a.data["fingerprint"],
+            a.data_json()["fingerprint"],
             Fingerprint::of(&fuzz::sample(family, seed, CASES)).hex()
         );
         assert_ne!(
-            a.data["fingerprint"],
+            a.data_json()["fingerprint"],
             Fingerprint::of(&fuzz::sample(family, seed + 1, CASES)).hex()
         );
     }
@@ -481,12 +487,18 @@ fn the_reference_server_passes_strictly_and_the_seed_replays_the_same_cases() {
 #[test]
 #[ignore = "a benchmark: run with --release -- --ignored --nocapture"]
 fn fuzz_speed_against_the_reference_server() {
-    let report = fuzz_group(&reference(), SEED, 0, true, None);
+    let report = fuzz_group(
+        &reference(),
+        SEED,
+        FuzzSettings::default().cases,
+        true,
+        None,
+    );
     let mut total_cases = 0.0;
     let mut total_seconds = 0.0;
     for check in &report.checks {
-        let cases = check.data["cases"].as_f64().unwrap();
-        let per_second = check.data["cases_per_second"].as_f64().unwrap();
+        let cases = check.data_json()["cases"].as_f64().unwrap();
+        let per_second = check.data_json()["cases_per_second"].as_f64().unwrap();
         total_cases += cases;
         total_seconds += cases / per_second;
         eprintln!(
@@ -510,9 +522,8 @@ fn a_server_that_ignores_half_closes_is_given_the_full_timeout_once() {
     let settings = Settings {
         only: vec!["fuzz.bytes".into()],
         fuzz: FuzzSettings {
-            cases: 0,
             seed: Some(4024619331737106843),
-            save_failures: None,
+            ..FuzzSettings::default()
         },
         ..Settings::default()
     };
@@ -524,8 +535,8 @@ fn a_server_that_ignores_half_closes_is_given_the_full_timeout_once() {
     // Random bytes are invalid requests, and waiting on one is only non-strict (RFC 9112
     // 2.2 says SHOULD answer 400); the hang on a valid request is fixtures' to show.
     assert_eq!(check.verdict, Verdict::NonStrict, "{}", render(&report));
-    let cases = check.data["cases"].as_u64().unwrap();
-    let retries = check.data["retries"].as_u64().unwrap();
+    let cases = check.data_json()["cases"].as_u64().unwrap();
+    let retries = check.data_json()["retries"].as_u64().unwrap();
     assert!(
         cases >= 10,
         "{cases} cases: the seed no longer exercises the shortcut"

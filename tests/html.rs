@@ -10,9 +10,9 @@ use scraper::{Html, Selector};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
-use unblocked::kit::check::{Check, Settings};
 use unblocked::kit::report::html::{self, MAX_ROWS_PER_ROLE};
 use unblocked::kit::report::{CheckResult, Report, TargetInfo, TimelineEntry, Verdict};
+use unblocked::kit::run::check::{Check, Settings};
 
 fn select(text: &str) -> Selector {
     Selector::parse(text).unwrap()
@@ -99,7 +99,7 @@ fn every_concurrency_check_has_one_svg_with_a_row_per_request() {
         let svgs: Vec<_> = section.select(&select("svg.timeline")).collect();
         assert_eq!(svgs.len(), 1, "{}", check.id);
         // Every request (K = 4, so no role is aggregated), and the slow ones' summary row.
-        let summary = usize::from(check.data.contains_key("slow_marks_ms"));
+        let summary = usize::from(check.load().is_some_and(|l| l.slow_marks_ms.is_some()));
         let rows = svgs[0].select(&select("g.row")).count();
         assert_eq!(rows, check.timeline.len() + summary, "{}", check.id);
         drawn += 1;
@@ -137,9 +137,9 @@ fn big_check() -> CheckResult {
     let mut late = entry("fast", 1, 50, 1003);
     late.waited = Some("waiting for the first response byte".into());
     check.timeline.push(late);
-    check
-        .data
-        .insert("budget_ms".into(), serde_json::Value::from(100.0));
+    check.data = Some(unblocked::kit::report::Measurement::Load(Box::new(
+        unblocked::kit::report::Load::new(4, Duration::from_secs(1), Duration::from_millis(100)),
+    )));
     check.duration = Duration::from_millis(1010);
     check
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::bin_command;
 use std::collections::BTreeMap;
-use unblocked::kit::check::{Check, FuzzSettings, Settings};
 use unblocked::kit::report::{Report, Verdict, human};
+use unblocked::kit::run::check::{Check, FuzzSettings, Settings};
 use unblocked::kit::verdict::RuleId;
 
 fn verdicts(report: &Report) -> BTreeMap<String, (String, Option<RuleId>)> {

@@ -5,8 +5,8 @@
 mod common;
 
 use common::bin_command;
-use unblocked::kit::check::Check;
 use unblocked::kit::report::{Report, Verdict, human};
+use unblocked::kit::run::check::Check;
 
 fn broken(flaw: &str) -> String {
     bin_command(

@@ -10,9 +10,9 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use std::time::{Duration, Instant};
-use unblocked::kit::raw;
+use unblocked::kit::http::raw;
 use unblocked::kit::report::TargetInfo;
-use unblocked::kit::target::{Target, TargetOptions, TargetSpec};
+use unblocked::kit::run::target::{Target, TargetOptions, TargetSpec};
 
 /// Bound on every socket operation, start-up and wait: generous, since CI machines are busy.
 const IO_TIMEOUT: Duration = Duration::from_secs(15);

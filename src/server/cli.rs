@@ -15,7 +15,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub bind: SocketAddr,
     /// How long `GET /sleep` waits before answering (e.g. 250ms, 2s).
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = bounded_duration)]
     pub sleep: Duration,
     /// Serve DIR/hello.html and DIR/404.html instead of the bundled pages.
     #[arg(long, value_name = "DIR")]
@@ -38,12 +38,46 @@ pub struct ServeArgs {
     pub threads: Option<u16>,
 }
 
+/// The longest duration the server takes: a day (a longer one is a typo, and would
+/// overflow the deadline of every connection).
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A duration of at most [`MAX_DURATION`].
+pub fn bounded_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "more than the longest duration the server takes, {}",
+            humantime::format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(d)
+}
+
 /// A duration that must not be zero (`0s` would make every client time out at once).
 pub fn positive_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("must be more than zero".into()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(e.to_string()),
+    match bounded_duration(text)? {
+        d if d.is_zero() => Err("must be more than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// `unblocked serve ARGS...`: the same options as `hello-server`.
+pub fn serve_command_line(args: &[String]) -> ExitCode {
+    use clap::Parser;
+    #[derive(Parser)]
+    #[command(name = "unblocked serve")]
+    struct Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    let words = std::iter::once("unblocked serve".to_string()).chain(args.iter().cloned());
+    match Serve::try_parse_from(words) {
+        Ok(parsed) => serve(parsed.serve),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+        }
     }
 }
 

@@ -211,7 +211,7 @@ pub fn fixture_page(name: &str) -> Vec<u8> {
 }
 
 /// A shell-quoted path to one of this package's binaries, followed by `args`: a server
-/// command for `unblocked::kit::check::Check::server`.
+/// command for `unblocked::kit::run::check::Check::server`.
 pub fn bin_command(bin: &str, args: &str) -> String {
     let path = assert_cmd::cargo::cargo_bin(bin);
     format!("{} {args}", shell_words::quote(&path.to_string_lossy()))

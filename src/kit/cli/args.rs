@@ -1,12 +1,12 @@
 //! The kit's command-line options, and their validation: nonsense is refused before anything
 //! runs, with a message that says what is wrong (exit code 2).
 
-use crate::kit::check::Check;
-use crate::kit::settings::{
-    ConcurrencySettings, DEFAULT_FUZZ_CASES, DEFAULT_MAX, FuzzSettings, Settings,
+use crate::kit::run::check::Check;
+use crate::kit::run::settings::{
+    ConcurrencySettings, DEFAULT_FUZZ_CASES, DEFAULT_MAX, FuzzSettings, Settings, parse_duration,
+    parse_pause,
 };
-use crate::kit::target::{TargetOptions, TargetSpec};
-use crate::server::cli::{ServeArgs, positive_duration};
+use crate::kit::run::target::{TargetOptions, TargetSpec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,8 +33,12 @@ pub enum Command {
     Matrix(MatrixArgs),
     /// Send a request exactly as a check did (in pieces, with pauses) and print the answer.
     Replay(ReplayArgs),
-    /// Run the bundled reference server (the same server as `hello-server`).
-    Serve(ServeArgs),
+    /// Run the bundled reference server (the same server and flags as `hello-server`).
+    #[command(disable_help_flag = true)]
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run a server command so that nothing it starts outlives the kit (used by the kit).
     #[command(hide = true)]
     Supervise {
@@ -65,10 +69,10 @@ pub struct TargetArgs {
     #[arg(long, value_name = "DIR", requires = "server")]
     pub server_dir: Option<PathBuf>,
     /// The bundled reference server's sleep (only when neither --server nor --addr is given).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = positive_duration, conflicts_with_all = ["server", "addr"])]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, conflicts_with_all = ["server", "addr"])]
     pub sleep: Duration,
     /// Time allowed for the server to answer its first GET / (also for --addr).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
 }
 
@@ -134,7 +138,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
     /// Time allowed for a complete response (the slow route excepted).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Fuzz cases per generator family.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_FUZZ_CASES, value_parser = clap::value_parser!(u32).range(1..))]
@@ -149,7 +153,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "K", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub slow: Option<usize>,
     /// Time a fast request may take [default: the larger of 50ms and S/10].
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub fast_budget: Option<Duration>,
     /// Also run the capacity search (`concurrency.capacity`).
     #[arg(long)]
@@ -173,10 +177,10 @@ pub struct CapacityArgs {
     #[command(flatten)]
     pub baseline: BaselineArgs,
     /// Time allowed for a complete response.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Time a fast request may take [default: the larger of 50ms and S/10].
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub fast_budget: Option<Duration>,
     /// Largest K the search tries.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -194,10 +198,10 @@ pub struct MatrixArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Time allowed for a complete response (the slow route excepted).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Time allowed for each server to answer its first GET /.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
     /// Fuzz cases per generator family.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_FUZZ_CASES, value_parser = clap::value_parser!(u32).range(1..))]
@@ -225,7 +229,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "DIR", requires = "server")]
     pub server_dir: Option<PathBuf>,
     /// Pause between the pieces.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_pause)]
     pub pause: Duration,
     /// Shut down the sending side once everything is sent.
     #[arg(long)]
@@ -235,7 +239,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
     pub later: Vec<String>,
     /// Time allowed for the answer.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// The pieces to send, in the kit's escape syntax (`\r`, `\n`, `\xHH`, `\{N:TEXT}`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
@@ -291,7 +295,7 @@ impl CheckArgs {
             ..Settings::default()
         };
         let check = Check::new(self.target.spec()?).settings(settings);
-        validate_selection(&check)?;
+        check.validate_selection()?;
         Ok(check)
     }
 }
@@ -301,7 +305,7 @@ impl CapacityArgs {
         let settings = Settings {
             strict: self.report.strict,
             timeout: self.timeout,
-            only: vec![crate::kit::concurrency::CAPACITY.to_string()],
+            only: vec![crate::kit::checks::concurrency::CAPACITY.to_string()],
             target: self.target.options(),
             concurrency: ConcurrencySettings {
                 fast_budget: self.fast_budget,
@@ -313,46 +317,4 @@ impl CapacityArgs {
         };
         Ok(Check::new(self.target.spec()?).settings(settings))
     }
-}
-
-/// How alike a name and a typo of it are (Jaro-Winkler): below this, no suggestion is
-/// better than a wrong one (`no-such-group` is not a typo of `fixtures`).
-const SUGGESTION_SIMILARITY: f64 = 0.85;
-
-/// The known name a misspelt one most likely meant, if any is close enough.
-fn nearest_name<'a>(known: &'a [String], name: &str) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(k, name), k))
-        .filter(|(similarity, _)| *similarity >= SUGGESTION_SIMILARITY)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.as_str())
-}
-
-/// Every `--only` and `--skip` entry must name a group or check id that exists.
-pub fn validate_selection(check: &Check) -> Result<(), String> {
-    let all = check.all_checks().map_err(|e| e.to_string())?;
-    let mut known: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
-    for info in &all {
-        if !known.iter().any(|k| k == info.group) {
-            known.push(info.group.to_string());
-        }
-    }
-    let settings = &check.settings;
-    for (flag, list) in [("--only", &settings.only), ("--skip", &settings.skip)] {
-        for name in list {
-            let exists = known
-                .iter()
-                .any(|k| k == name || k.starts_with(&format!("{name}.")));
-            if !exists {
-                let nearest = nearest_name(&known, name)
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "{flag} {name}: no check or group has this name{nearest} (see --list)"
-                ));
-            }
-        }
-    }
-    Ok(())
 }

@@ -6,15 +6,16 @@
 //! not be given), 130/143 interrupted by SIGINT/SIGTERM.
 
 pub mod args;
+pub mod matrix;
 pub mod output;
 pub mod terminal;
 
-use crate::kit::baseline::Baseline;
-use crate::kit::check::Check;
-use crate::kit::fuzz;
-use crate::kit::raw::{self, Delivery};
+use crate::kit::checks::fuzz;
+use crate::kit::http::raw::{self, Delivery};
+use crate::kit::report::baseline::Baseline;
 use crate::kit::report::{Report, TargetInfo};
-use crate::kit::target::{self, Target, TargetSpec};
+use crate::kit::run::check::Check;
+use crate::kit::run::target::{self, Target, TargetSpec};
 use args::{CapacityArgs, CheckArgs, Cli, Command, MatrixArgs, ReplayArgs, ReportArgs};
 use clap::Parser;
 use std::process::ExitCode;
@@ -41,12 +42,13 @@ impl From<output::Failure> for Ended {
     }
 }
 
-/// The `unblocked` program.
-pub fn main() -> ExitCode {
+/// The `unblocked` program. `serve` runs the reference server, which the binary passes in:
+/// the kit itself never depends on the server's code.
+pub fn main(serve: impl FnOnce(&[String]) -> ExitCode) -> ExitCode {
     let cli = Cli::parse();
     let ended = match cli.command {
-        Some(Command::Serve(args)) => return crate::server::cli::serve(args),
-        Some(Command::Supervise { command }) => return crate::kit::supervise::run(&command),
+        Some(Command::Serve { args }) => return serve(&args),
+        Some(Command::Supervise { command }) => return crate::kit::run::supervise::run(&command),
         Some(Command::Check(args)) => run_check(&args),
         Some(Command::Capacity(args)) => run_capacity(&args),
         Some(Command::Matrix(args)) => run_matrix(&args),
@@ -68,7 +70,7 @@ pub fn main() -> ExitCode {
 pub fn run_check(args: &CheckArgs) -> Ended {
     // Without --seed, a baseline's own seed replays the cases it was written from.
     let recorded = match (&args.seed, &args.baseline.baseline) {
-        (None, Some(path)) => crate::kit::baseline::Baseline::load(path)
+        (None, Some(path)) => crate::kit::report::baseline::Baseline::load(path)
             .ok()
             .and_then(|b| b.fuzz_seed),
         _ => None,
@@ -254,14 +256,14 @@ fn list(check: &Check) -> Ended {
 
 /// `unblocked matrix`.
 fn run_matrix(args: &MatrixArgs) -> Ended {
-    crate::kit::matrix::run_cli(args)
+    crate::kit::cli::matrix::run_cli(args)
 }
 
 /// `unblocked replay`: sends the pieces as a check did and prints what came back, escaped.
 fn replay(args: &ReplayArgs) -> Ended {
     let mut pieces = Vec::with_capacity(args.pieces.len());
     for (i, piece) in args.pieces.iter().enumerate() {
-        match crate::kit::escape::unescape(piece) {
+        match crate::kit::http::escape::unescape(piece) {
             Ok(bytes) => pieces.push(bytes),
             Err(e) => return Ended::Setup(format!("piece {}: {e}", i + 1)),
         }
@@ -271,7 +273,7 @@ fn replay(args: &ReplayArgs) -> Ended {
         (None, Some(addr)) => TargetSpec::Addr(addr.clone()),
         (None, None) => return Ended::Setup("give --server or --addr".into()),
     };
-    let options = crate::kit::target::TargetOptions {
+    let options = crate::kit::run::target::TargetOptions {
         dir: args.server_dir.clone(),
         ..Default::default()
     };
@@ -285,22 +287,22 @@ fn replay(args: &ReplayArgs) -> Ended {
         half_close: args.half_close,
         later: Vec::new(),
     };
-    let mut answered_before = crate::kit::expect::analyze(&delivery.bytes())
+    let mut answered_before = crate::kit::verdict::expect::analyze(&delivery.bytes())
         .requests
         .len();
     for (i, text) in args.later.iter().enumerate() {
-        let bytes = match crate::kit::escape::unescape(text) {
+        let bytes = match crate::kit::http::escape::unescape(text) {
             Ok(bytes) => bytes,
             Err(e) => return Ended::Setup(format!("--later {}: {e}", i + 1)),
         };
-        let requests = crate::kit::expect::analyze(&bytes).requests.len();
+        let requests = crate::kit::verdict::expect::analyze(&bytes).requests.len();
         delivery.later.push(raw::Later {
             after_responses: answered_before,
             bytes,
         });
         answered_before += requests;
     }
-    let plan = crate::kit::expect::Plan::of(&delivery);
+    let plan = crate::kit::verdict::expect::Plan::of(&delivery);
     let timing = raw::Timing {
         response: args.timeout,
         ..raw::Timing::default()
@@ -308,7 +310,7 @@ fn replay(args: &ReplayArgs) -> Ended {
     let text = match raw::send(target.addr(), &delivery, &timing, &plan.owed()) {
         Ok(ex) => format!(
             "{}\n({}, {} ms)\n",
-            crate::kit::escape::escape(&ex.received),
+            crate::kit::http::escape::escape(&ex.received),
             ex.ending.describe(),
             ex.elapsed.as_millis()
         ),

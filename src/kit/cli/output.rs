@@ -106,25 +106,7 @@ pub fn deliver_setup_error(message: &str, target: &TargetInfo, args: &ReportArgs
     }
 }
 
-/// `unblocked: 101 pass, 12 non-strict, 1 fail, 0 skip, 0 info: NOT conforming`.
+/// `101 pass, 12 non-strict, 1 fail, 0 skip, 0 info: NOT conforming`.
 pub fn summary_line(report: &Report) -> String {
-    let s = report.summary();
-    let mut line = format!(
-        "{} pass, {} non-strict, {} fail, {} skip, {} info",
-        s.pass, s.non_strict, s.fail, s.skip, s.info
-    );
-    if s.known + s.fixed + s.regressed > 0 {
-        line.push_str(&format!(
-            ", {} known, {} fixed, {} regressed",
-            s.known, s.fixed, s.regressed
-        ));
-    }
-    let conclusion = if report.interrupted {
-        "interrupted"
-    } else if report.conforming() {
-        "conforming"
-    } else {
-        "NOT conforming"
-    };
-    format!("{line}: {conclusion}")
+    format!("{}: {}", report.summary().counts(), report.conclusion())
 }

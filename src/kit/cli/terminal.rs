@@ -4,8 +4,8 @@
 
 use super::args::ReportArgs;
 use super::output;
-use crate::kit::context::{CheckInfo, Progress};
 use crate::kit::report::{CheckResult, Report, TargetInfo};
+use crate::kit::run::context::{CheckInfo, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

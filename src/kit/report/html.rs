@@ -130,13 +130,8 @@ pub fn badge(verdict: Verdict) -> String {
 pub fn report_body(report: &Report, prefix: &str) -> String {
     let mut out = String::new();
     let summary = report.summary();
-    let (class, conclusion) = if report.interrupted {
-        ("bad", "interrupted")
-    } else if report.conforming() {
-        ("ok", "conforming")
-    } else {
-        ("bad", "NOT conforming")
-    };
+    let class = if report.conforming() { "ok" } else { "bad" };
+    let conclusion = report.conclusion();
     let _ = writeln!(
         out,
         "<h1>unblocked {}: <code>{}</code>{}</h1>",
@@ -151,22 +146,7 @@ pub fn report_body(report: &Report, prefix: &str) -> String {
             "<p class=\"banner\">The run was interrupted: only the checks that finished are shown.</p>"
         );
     }
-    let mut counts = format!(
-        "{} checks: {} pass, {} non-strict, {} fail, {} skip, {} info",
-        report.checks.len(),
-        summary.pass,
-        summary.non_strict,
-        summary.fail,
-        summary.skip,
-        summary.info
-    );
-    if summary.known + summary.fixed + summary.regressed > 0 {
-        let _ = write!(
-            counts,
-            ", {} known, {} fixed, {} regressed",
-            summary.known, summary.fixed, summary.regressed
-        );
-    }
+    let counts = format!("{} checks: {}", report.checks.len(), summary.counts());
     let _ = writeln!(
         out,
         "<p>{} in {:.1} s</p>",
@@ -322,10 +302,8 @@ pub fn timeline_svg(check: &CheckResult) -> String {
         .unwrap_or(Duration::from_millis(1))
         .max(Duration::from_millis(1));
     let budget = check
-        .data
-        .get("budget_ms")
-        .and_then(serde_json::Value::as_f64)
-        .map(|b| Duration::from_secs_f64(b / 1000.0));
+        .load()
+        .map(|load| Duration::from_secs_f64(load.budget_ms / 1000.0));
     let chart = SVG_WIDTH - LABEL_WIDTH - STATUS_WIDTH;
     let x = |t: Duration| LABEL_WIDTH + chart * (t.as_secs_f64() / max.as_secs_f64()).min(1.0);
     let height = AXIS_HEIGHT + ROW_HEIGHT * rows.len() as f64 + 6.0;
@@ -347,10 +325,15 @@ pub fn timeline_svg(check: &CheckResult) -> String {
     let _ = writeln!(svg, "</svg>");
     let legend = "bar: from the request's start to its end (light: connecting); | sent; ◆ first response byte; green band: the fast budget; hatched orange: a fast request that missed it";
     let mut notes = format!("<p class=\"note\">{}</p>", text(legend));
-    for key in ["timeline_note", "bad_timeline_note"] {
-        if let Some(note) = check.data.get(key).and_then(serde_json::Value::as_str) {
-            let _ = write!(notes, "<p class=\"note\">{}</p>", text(note));
-        }
+    let load = check.load();
+    for note in [
+        load.and_then(|l| l.timeline_note.as_deref()),
+        load.and_then(|l| l.bad_timeline_note.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = write!(notes, "<p class=\"note\">{}</p>", text(note));
     }
     svg + &notes
 }
@@ -381,15 +364,9 @@ fn timeline_rows(check: &CheckResult) -> Vec<Row<'_>> {
             rows.push(row);
         }
     }
-    if let Some(serde_json::Value::Array(marks)) = check.data.get("slow_marks_ms") {
-        let start = marks
-            .iter()
-            .filter_map(|m| m.get(0)?.as_f64())
-            .fold(f64::MAX, f64::min);
-        let end = marks
-            .iter()
-            .filter_map(|m| m.get(4)?.as_f64())
-            .fold(0.0, f64::max);
+    if let Some(marks) = check.load().and_then(|l| l.slow_marks_ms.as_ref()) {
+        let start = marks.iter().filter_map(|m| m.0).fold(f64::MAX, f64::min);
+        let end = marks.iter().filter_map(|m| m.4).fold(0.0, f64::max);
         if !marks.is_empty() && start <= end {
             let span = (
                 Duration::from_secs_f64(start / 1e3),

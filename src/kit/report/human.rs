@@ -197,29 +197,17 @@ pub fn render(report: &Report, style: &Style) -> String {
     }
 
     out.push(String::new());
-    let mut counts = format!(
-        "{}: {} pass, {} non-strict, {} fail, {} skip, {} info",
+    let counts = format!(
+        "{}: {} in {:.1}s",
         plural(report.checks.len(), "check", "checks"),
-        summary.pass,
-        summary.non_strict,
-        summary.fail,
-        summary.skip,
-        summary.info,
+        summary.counts(),
+        report.duration.as_secs_f64()
     );
-    if summary.known + summary.fixed + summary.regressed > 0 {
-        counts.push_str(&format!(
-            ", {} known, {} fixed, {} regressed",
-            summary.known, summary.fixed, summary.regressed
-        ));
-    }
-    counts.push_str(&format!(" in {:.1}s", report.duration.as_secs_f64()));
-    let conclusion = if report.interrupted {
-        style.paint(&format!("{BOLD}{RED}"), "— interrupted")
-    } else if report.conforming() {
-        style.paint(&format!("{BOLD}{GREEN}"), "— conforming")
-    } else {
-        style.paint(&format!("{BOLD}{RED}"), "— NOT conforming")
-    };
+    let colour = if report.conforming() { GREEN } else { RED };
+    let conclusion = style.paint(
+        &format!("{BOLD}{colour}"),
+        &format!("— {}", report.conclusion()),
+    );
     out.push(format!("{counts} {conclusion}"));
 
     let mut text = out.join("\n");
@@ -273,11 +261,7 @@ fn render_check(
 
     let indent = |text: &str| format!("{DETAIL_INDENT}{text}");
     let full = style.verbose || matches!(verdict, Verdict::Fail | Verdict::Regressed);
-    let retried = check
-        .data
-        .get("attempts")
-        .and_then(serde_json::Value::as_u64)
-        == Some(2);
+    let retried = check.load().and_then(|l| l.attempts) == Some(2);
     let show_detail = full
         || retried
         || matches!(
@@ -303,7 +287,7 @@ fn render_check(
         }
     }
     if style.verbose {
-        for (key, value) in &check.data {
+        for (key, value) in &check.data_json() {
             // Arrays and objects belong in the JSON report.
             if value.is_array() || value.is_object() {
                 continue;
@@ -475,7 +459,7 @@ fn timeline_bar(entry: &TimelineEntry, max: Duration, width: usize) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::kit::escape::escape_truncated;
+    use crate::kit::http::escape::escape_truncated;
     use crate::kit::report::{CheckResult, Evidence, Excerpt, TimelineEntry};
     use crate::kit::verdict::RuleId;
 
@@ -538,7 +522,10 @@ pub(crate) mod tests {
                 waited: Some("waiting for the first response byte".into()),
             },
         ];
-        fail.data.insert("budget_ms".into(), serde_json::json!(500));
+        fail.data = Some(crate::kit::report::Measurement::Calibration {
+            budget_ms: 500.0,
+            sleep_ms: 1000.0,
+        });
 
         let mut skip = CheckResult::new("pages.favicon", "pages", "the favicon is served");
         skip.verdict = Verdict::Skip;
@@ -757,9 +744,12 @@ pub(crate) mod tests {
     fn counts_are_singular_for_one_and_arrays_stay_in_json() {
         let mut report = sample();
         report.checks.truncate(1);
-        report.checks[0]
-            .data
-            .insert("fast_ms".into(), serde_json::json!([1.0, 2.0]));
+        report.checks[0].data = Some(crate::kit::report::Measurement::Load(Box::new(
+            crate::kit::report::Load {
+                fast_ms: Some(vec![Some(1.0), Some(2.0)]),
+                ..Default::default()
+            },
+        )));
         let text = render(&report, &Style::plain_verbose(true));
         assert!(
             text.lines().last().unwrap().starts_with("1 check: 1 pass"),

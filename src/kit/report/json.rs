@@ -46,7 +46,7 @@
 //!
 //! Verdicts and summary counts are after `--strict` ([`Report::verdict_of`]). Durations and
 //! instants are milliseconds with microsecond precision. Byte strings (`request`,
-//! `response`) are escaped in the kit's escape syntax ([`crate::kit::escape::escape`]),
+//! `response`) are escaped in the kit's escape syntax ([`crate::kit::http::escape::escape`]),
 //! which fixture files read back: printable ASCII as is, `\r`, `\n`, `\t`, `\0`, `\\`, and
 //! `\xNN` for everything else (a single quote too).
 //!
@@ -119,8 +119,8 @@ struct JsonCheck<'a> {
     evidence: Option<JsonEvidence<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     timeline: Vec<JsonTimelineEntry<'a>>,
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    data: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a crate::kit::report::Measurement>,
 }
 
 #[derive(Serialize)]
@@ -208,7 +208,7 @@ impl<'a> JsonCheck<'a> {
             detail: &check.detail,
             evidence: check.evidence.as_ref().map(JsonEvidence::new),
             timeline: check.timeline.iter().map(JsonTimelineEntry::new).collect(),
-            data: &check.data,
+            data: check.data.as_ref(),
         }
     }
 }
@@ -320,7 +320,10 @@ mod tests {
             fail["evidence"]["response"],
             json!(r"HTTP/1.1 200 OK\r\n\r\n\xff")
         );
-        assert_eq!(fail["data"], json!({"budget_ms": 500}));
+        assert_eq!(
+            fail["data"],
+            json!({"budget_ms": 500.0, "sleep_ms": 1000.0})
+        );
         let fast = &fail["timeline"][1];
         assert_eq!(fast["first_byte_ms"], json!(2005.0));
         assert_eq!(fast["status"], json!(200));

@@ -1,9 +1,15 @@
 //! What a run found, as data first; [`human`], [`json`], [`junit`] and [`html`] render it.
 
+pub mod baseline;
 pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod matrix;
+pub mod measurement;
+pub mod replay;
+
+pub use measurement::{Load, Measurement};
 
 use crate::kit::verdict::RuleId;
 use serde::Serialize;
@@ -108,10 +114,10 @@ impl Excerpt {
         self.len == 0
     }
 
-    /// Escaped for reports ([`crate::kit::escape`]), the head cut at `max` characters; a
+    /// Escaped for reports ([`crate::kit::http::escape`]), the head cut at `max` characters; a
     /// long stream shows where bytes were left out, and how many.
     pub fn escaped(&self, max: usize) -> String {
-        use crate::kit::escape::{escape, escape_truncated};
+        use crate::kit::http::escape::{escape, escape_truncated};
         if self.is_whole() {
             return escape_truncated(&self.head, max);
         }
@@ -196,8 +202,8 @@ pub struct CheckResult {
     pub evidence: Option<Evidence>,
     /// Requests of a concurrency check, in start order.
     pub timeline: Vec<TimelineEntry>,
-    /// Group-specific facts for the JSON report (fuzz seed, cases, K, S, budget...).
-    pub data: serde_json::Map<String, serde_json::Value>,
+    /// What the check measured (fuzz seed and cases, K, S, budget...), typed.
+    pub data: Option<Measurement>,
     /// For a fuzz check: every class of failures found, the worst first.
     pub classes: Vec<FailureClass>,
     /// The verdict before a baseline turned it into `known`, `fixed` or `regressed`: what
@@ -221,10 +227,23 @@ impl CheckResult {
             duration: Duration::ZERO,
             evidence: None,
             timeline: Vec::new(),
-            data: serde_json::Map::new(),
+            data: None,
             classes: Vec::new(),
             found: None,
         }
+    }
+
+    /// What the check measured, as the JSON object the report writes (empty when nothing).
+    pub fn data_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.data
+            .as_ref()
+            .map(Measurement::to_map)
+            .unwrap_or_default()
+    }
+
+    /// The measurement of a concurrency check, if it made one.
+    pub fn load(&self) -> Option<&Load> {
+        self.data.as_ref().and_then(Measurement::load)
     }
 }
 
@@ -262,6 +281,24 @@ pub struct Summary {
     pub regressed: usize,
 }
 
+impl Summary {
+    /// `101 pass, 12 non-strict, 1 fail, 0 skip, 0 info` (and the baseline's counts when
+    /// there are any): the one wording of every report's summary.
+    pub fn counts(&self) -> String {
+        let mut text = format!(
+            "{} pass, {} non-strict, {} fail, {} skip, {} info",
+            self.pass, self.non_strict, self.fail, self.skip, self.info
+        );
+        if self.known + self.fixed + self.regressed > 0 {
+            text.push_str(&format!(
+                ", {} known, {} fixed, {} regressed",
+                self.known, self.fixed, self.regressed
+            ));
+        }
+        text
+    }
+}
+
 /// A whole run.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -285,7 +322,7 @@ impl Report {
             && self
                 .checks
                 .iter()
-                .all(|c| c.id == crate::kit::concurrency::CAPACITY);
+                .all(|c| matches!(c.data, Some(Measurement::Capacity(_))));
         if capacity_only { "capacity" } else { "check" }
     }
 
@@ -309,6 +346,17 @@ impl Report {
             }
         }
         summary
+    }
+
+    /// `conforming`, `NOT conforming` or `interrupted`.
+    pub fn conclusion(&self) -> &'static str {
+        if self.interrupted {
+            "interrupted"
+        } else if self.conforming() {
+            "conforming"
+        } else {
+            "NOT conforming"
+        }
     }
 
     /// No check failed or regressed (non-strict counts as a failure under `--strict`), and
