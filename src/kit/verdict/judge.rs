@@ -125,12 +125,20 @@ fn answered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation, m:
             format!("{at}the status line says HTTP/1.0, not HTTP/1.1"),
         ),
         1 => {}
-        minor => found.found(
+        minor if e.version == Some((1, minor)) => found.found(
             i,
             StatusLineLaterMinor,
             format!(
-                "{at}the status line says HTTP/1.{minor}, a valid version no RFC defines; a server SHOULD send the highest version it conforms to, HTTP/1.1 ({})",
+                "{at}the status line echoes the request's HTTP/1.{minor}, a version no RFC defines; a server SHOULD send the highest version it conforms to, HTTP/1.1 ({})",
                 cite("9110-6.2-highest")
+            ),
+        ),
+        minor => found.found(
+            i,
+            StatusLineUnaskedMinor,
+            format!(
+                "{at}the status line says HTTP/1.{minor} to a request that did not name it: no RFC defines that version, and a server MUST NOT send a version it does not conform to ({}); curl and llhttp refuse the response",
+                cite("9110-6.2-conformant")
             ),
         ),
     }
@@ -508,6 +516,21 @@ fn surplus(case: &Case<'_>, found: &mut Findings) {
     let n = case.sent;
     let i = n - 1;
     let extra_responses = ex.responses.len() - n;
+    if extra_responses > 0
+        && case.plan.requests[i]
+            .features
+            .contains(&FeatureId::SpacedFramingField)
+    {
+        found.found(
+            i,
+            BodyAnsweredAsRequest,
+            format!(
+                "{extra_responses} response(s) more than the {n} request(s) sent: the body of a request whose framing field has whitespace before its colon was read as a request ({})",
+                cite("9112-5.1-space")
+            ),
+        );
+        return;
+    }
     if extra_responses > 0 && !case.open_ended {
         found.found(
             i,

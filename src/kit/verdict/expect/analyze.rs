@@ -40,6 +40,8 @@ pub struct RequestFacts {
     pub normal_path: Option<Vec<u8>>,
     /// The request is HTTP/1.1: a server that closes after answering it should say so.
     pub http11: bool,
+    /// The version the request line names, when it is valid HTTP/DIGIT.DIGIT.
+    pub version: Option<(u8, u8)>,
     /// The request asked the server to close (`Connection: close`).
     pub asks_close: bool,
     /// The request line has no HTTP version: shaped like an HTTP/0.9 request.
@@ -140,14 +142,14 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
         let partial = &rest[line_start..];
         if !partial.is_empty() {
             r.add(LineEndedByClose);
-            read_request_line(&mut r, partial, false);
+            read_request_line(&mut r, partial);
             r.may_be_slow |= partial_may_be_slow(partial);
         }
         r.add(IncompleteHead);
         sizes(&mut r, partial.len() + 1, false, rest.len(), 0);
         return finish(r, rest.len(), false, true, false);
     };
-    read_request_line(&mut r, line, true);
+    read_request_line(&mut r, line);
     let head = read_fields(&mut lines);
     let bare_lf = lines.bare_lf;
     // The reference refuses a head once it holds more than its limit, ended or not.
@@ -201,6 +203,7 @@ fn finish(
         framing_known,
         normal_path: r.normal_path,
         http11: r.version == Some((1, 1)),
+        version: r.version,
         asks_close,
         simple_request: r.simple_request,
         body_declared: r.body_declared,
@@ -231,15 +234,16 @@ fn first_word(bytes: &[u8]) -> Option<&[u8]> {
 
 /// The features of the request line, and the route a tolerant server reads from it. A
 /// line with another number of words than three is read as far as its words go, so that
-/// its method, target and version count too; an ended `GET target` line is a Simple-Request
-/// (one cut off by the half-close is more likely the start of a longer one).
-fn read_request_line(r: &mut Reading, line: &[u8], ended: bool) {
+/// its method, target and version count too; a `GET target` line is a Simple-Request, ended
+/// or cut off by the half-close (as a three-word line cut off so is still read as one: the
+/// book's `lines()` takes the end of the stream for a line end).
+fn read_request_line(r: &mut Reading, line: &[u8]) {
     let Some(words) = grammar::words(line) else {
         r.add(WrongWordCount);
         return;
     };
     r.simple_request = !words.names_a_version;
-    if ended && words.count == 2 && words.method == b"GET" {
+    if words.count == 2 && words.method == b"GET" {
         r.add(SimpleRequest);
     } else if words.count != 3 {
         r.add(WrongWordCount);
@@ -377,19 +381,7 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
             continue;
         }
         let Some((name, value)) = grammar::field(line) else {
-            head.features.push(if space_before_colon(line) {
-                SpaceBeforeColon
-            } else {
-                InvalidField
-            });
-            if let Some(colon) = line.iter().position(|&b| b == b':')
-                && line[..colon]
-                    .trim_ascii()
-                    .eq_ignore_ascii_case(b"content-length")
-            {
-                head.lenient_lengths
-                    .extend(grammar::tolerant_length(&line[colon + 1..]));
-            }
+            malformed_line(&mut head, line);
             continue;
         };
         let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
@@ -418,6 +410,28 @@ fn read_fields(lines: &mut Lines<'_>) -> FieldLines {
         }
     }
     head
+}
+
+/// A field line that is not `name: value`: what a lenient server may read from it.
+fn malformed_line(head: &mut FieldLines, line: &[u8]) {
+    let spaced = space_before_colon(line);
+    head.features.push(if spaced {
+        SpaceBeforeColon
+    } else {
+        InvalidField
+    });
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return;
+    };
+    let name = line[..colon].trim_ascii();
+    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+    if is(b"content-length") {
+        head.lenient_lengths
+            .extend(grammar::tolerant_length(&line[colon + 1..]));
+    }
+    if spaced && (is(b"content-length") || is(b"transfer-encoding")) {
+        head.features.push(SpacedFramingField);
+    }
 }
 
 /// `name SP: value`: a field name, then whitespace before its colon (RFC 9112 5.1).
@@ -461,7 +475,7 @@ fn sizes(r: &mut Reading, line_len: usize, line_complete: bool, head_len: usize,
 
 /// The body's framing: `(declared length, complete, framing known)`.
 fn body(r: &mut Reading, head: &FieldLines, sent: u64) -> (u64, bool, bool) {
-    if head.features.contains(&TransferEncoding) {
+    if head.features.contains(&TransferEncoding) || head.features.contains(&SpacedFramingField) {
         // Where a chunked body ends is not the analyzer's business: nothing after it is
         // judged.
         r.body_declared = true;

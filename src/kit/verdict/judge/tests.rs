@@ -916,16 +916,62 @@ fn any_error_answers_an_invalid_request_non_strictly() {
 }
 
 #[test]
-fn a_later_minor_version_in_the_status_line_is_non_strict_and_said_so() {
+fn a_later_minor_version_in_the_status_line_fails_unless_it_echoes_the_request() {
     let v12 = [b"HTTP/1.2".as_slice(), &hello()[8..]].concat();
     let j = judged(Delivery::whole(GET), &v12, Ending::KeptOpen);
     assert_eq!(
         (j.verdict, j.rule),
-        (Verdict::NonStrict, Some(StatusLineLaterMinor))
+        (Verdict::Fail, Some(StatusLineUnaskedMinor))
     );
     assert!(
-        j.detail.contains("HTTP/1.2") && j.detail.contains("SHOULD"),
+        j.detail.contains("HTTP/1.2") && j.detail.contains("MUST NOT"),
         "{}",
         j.detail
+    );
+    let echo = judged(
+        Delivery::whole(b"GET / HTTP/1.2\r\nHost: x\r\n\r\n"),
+        &v12,
+        Ending::KeptOpen,
+    );
+    assert_eq!(
+        (echo.verdict, echo.rule),
+        (Verdict::NonStrict, Some(StatusLineLaterMinor))
+    );
+    assert!(echo.detail.contains("SHOULD"), "{}", echo.detail);
+    // Another later minor than the one asked for is not an echo.
+    let v13 = [b"HTTP/1.3".as_slice(), &hello()[8..]].concat();
+    let other = judged(
+        Delivery::whole(b"GET / HTTP/1.2\r\nHost: x\r\n\r\n"),
+        &v13,
+        Ending::KeptOpen,
+    );
+    assert_eq!(other.rule, Some(StatusLineUnaskedMinor));
+}
+
+#[test]
+fn a_body_answered_as_a_request_after_a_spaced_content_length_fails() {
+    let smuggled =
+        b"POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length : 18\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    let refused = response("400 Bad Request", b"", true);
+    assert_eq!(
+        verdict(smuggled, &refused, Ending::Closed),
+        (Verdict::Pass, None)
+    );
+    // Served once, the body read as its body: the request itself is only non-strict.
+    assert_eq!(
+        verdict(smuggled, &not_found(), Ending::KeptOpen).0,
+        Verdict::NonStrict
+    );
+    let twice = [not_found(), hello()].concat();
+    assert_eq!(
+        verdict(smuggled, &twice, Ending::KeptOpen),
+        (Verdict::Fail, Some("body-answered-as-request"))
+    );
+    // A spaced field that does not frame the body keeps the old tolerance of whatever
+    // follows an uncountable body.
+    let spaced_other = b"POST /nope HTTP/1.1\r\nHost: x\r\nX-Note : 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    assert_ne!(
+        verdict(spaced_other, &twice, Ending::KeptOpen).1,
+        Some("body-answered-as-request")
     );
 }
