@@ -234,3 +234,33 @@ fn fast_requests_20_ms_slower_are_regressed_and_the_reference_never_is() {
         assert!(with_verdict(&report, "regressed").is_empty(), "run {run}");
     }
 }
+
+/// Issue 20 §14: a baseline entry for a check the run does not have would never apply; it
+/// is refused before the server starts, and so is a meaningless value.
+#[test]
+fn a_baseline_naming_unknown_checks_or_values_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("base.toml");
+    for (text, says) in [
+        (
+            "schema = 1\n[[failure]]\ncheck = \"fixtures.get-rooot\"\nverdict = \"fail\"\nrule = \"wrong-page\"\n",
+            "fixtures.get-rooot",
+        ),
+        (
+            "schema = 1\n[[figure]]\ncheck = \"concurrency.slow-does-not-delay-fast\"\nname = \"fast_median_ms\"\nvalue = nan\n",
+            "not a finite number",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let output = Command::cargo_bin("unblocked")
+            .unwrap()
+            .args(["check", "--server", &reference(""), "--baseline"])
+            .arg(&path)
+            .timeout(RUN_TIMEOUT)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

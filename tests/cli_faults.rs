@@ -683,3 +683,30 @@ fn replay_sends_pieces_with_their_pause_and_prints_the_answer() {
         .code(0)
         .stdout(predicate::str::starts_with(r"HTTP/1.1 200 OK\r\n"));
 }
+
+/// Issue 20 §13: the server's output lines went raw into the report: a hostile server could
+/// set the terminal's title, clear it or reorder what the user reads.
+#[test]
+fn the_servers_output_cannot_drive_the_users_terminal() {
+    let server = format!(
+        r#"sh -c 'printf "\033]0;pwned\007\033[2J\342\200\256evil\n"; exec {} --flaw not-found-as-ok --bind 127.0.0.1:$PORT'"#,
+        cargo_bin("broken-server").display()
+    );
+    let output = unblocked()
+        .args(["check", "--server", &server, "--only", "fixtures.get-nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("server output"), "{text}");
+    assert!(
+        text.contains(r"\x1b]0;pwned\x07\x1b[2J\u{202e}evil"),
+        "the line is shown, escaped: {text}"
+    );
+    assert!(
+        !text
+            .chars()
+            .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'),
+        "{text:?}"
+    );
+}

@@ -210,3 +210,23 @@ fn a_small_report_renders_as_its_snapshot() {
         path.display()
     );
 }
+
+/// Issue 20 §13: whatever a check's text or a user's command holds, no raw control
+/// character but a line end or a tab reaches the page.
+#[test]
+fn no_raw_control_character_reaches_the_page() {
+    let mut report = small_report();
+    report.target = TargetInfo::Command("my-server\u{1b}[2J --port {port}".into());
+    report.checks[1].detail = "bell\u{7} nul\u{0} escape\u{1b}]0;title\u{7} c1\u{9b}".into();
+    report.server_output = vec!["\u{1b}[31mred\u{1b}[0m\u{8}".into()];
+    let page = html::render(&report);
+    let raw: Vec<char> = page
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n' && c != '\t')
+        .collect();
+    assert!(raw.is_empty(), "raw control characters: {raw:?}");
+    assert!(
+        page.contains("escape\\u{1b}]0;title\\u{7}"),
+        "shown, escaped"
+    );
+}

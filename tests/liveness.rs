@@ -6,7 +6,7 @@ mod common;
 
 use common::bin_command;
 use unblocked::kit::report::{Report, Verdict, human};
-use unblocked::kit::run::check::Check;
+use unblocked::kit::run::check::{Check, Settings};
 
 fn broken(flaw: &str) -> String {
     bin_command(
@@ -67,4 +67,52 @@ fn a_death_on_an_empty_connection_is_blamed_on_that_fixture_every_time() {
             "run {run}:\n{text}"
         );
     }
+}
+
+/// Issue 20 §11: a server that exits right after answering `GET /nope` passed
+/// `fixtures.get-nope`, and the next check was blamed for the death (its replay reproduced
+/// nothing). A check whose connection the server closed is followed by a probe too; the
+/// death while the kit learned the pages is said in a note, not blamed on the first check.
+#[test]
+fn a_death_right_after_a_complete_answer_is_blamed_on_the_request_that_caused_it() {
+    // A harmless request that runs after the others (added cases come last).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("after.toml"),
+        "[[case]]\nid = \"root-after\"\ndescription = \"GET / once more\"\nkind = \"hello\"\nrequest = 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'\n",
+    )
+    .unwrap();
+    let settings = Settings {
+        cases_dir: Some(dir.path().to_path_buf()),
+        only: [
+            "fixtures.get-root",
+            "fixtures.get-nope",
+            "fixtures.get-index-html",
+            "fixtures.root-after",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Settings::default()
+    };
+    let report = Check::server(&broken("exit-after-not-found"))
+        .settings(settings)
+        .run()
+        .expect("the server starts");
+    let text = render(&report);
+    assert_eq!(
+        blamed(&report),
+        ["fixtures.get-nope", "fixtures.get-index-html"],
+        "{text}"
+    );
+    for fine in ["fixtures.get-root", "fixtures.root-after"] {
+        assert_eq!(report.check(fine).unwrap().verdict, Verdict::Pass, "{text}");
+    }
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("learned the pages") && n.contains("exited with status 3")),
+        "{:?}",
+        report.notes
+    );
 }

@@ -147,6 +147,9 @@ enum Flaw {
     HangOnGarbage,
     /// Serves the first request, then exits with status 3
     ExitAfterFirst,
+    /// Exits with status 3 right after answering with the 404 page (a crash in an error
+    /// path once the answer is out)
+    ExitAfterNotFound,
     /// A HEAD request gets the body too, as the book's listings send it
     BodyAfterHead,
     /// GET / is answered 20 ms late (a regression a baseline must catch, not a conformance
@@ -537,6 +540,7 @@ async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
         Route::Hello | Route::Sleep => Page::Hello,
         Route::NotFound => Page::NotFound,
     };
+    let exit_after = flaws.has(Flaw::ExitAfterNotFound) && route == Route::NotFound;
     if route == Route::Hello && flaws.has(Flaw::SlowerFast) {
         // Imitates a change that makes every fast answer a little slower.
         task::sleep(SLOWER_FAST_DELAY).await;
@@ -551,7 +555,7 @@ async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
         return Ok(());
     }
     close_gracefully(&stream, &mut reader).await;
-    if flaws.has(Flaw::ExitAfterFirst) {
+    if flaws.has(Flaw::ExitAfterFirst) || exit_after {
         // Imitates a server that dies (crash, `return` from main) after its first answer.
         std::process::exit(3);
     }

@@ -183,11 +183,14 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult 
         ending: "no connection".into(),
         expected: plan.describe(),
         replay,
+        closed_by_server: false,
     };
     result.data = Some(Measurement::Fixture {
         kind: case.kind.to_string(),
     });
-    let pauses = case.delivery.pause * case.delivery.pieces.len().saturating_sub(1) as u32;
+    let gaps = u32::try_from(case.delivery.pieces.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    // Saturating: a long pause over many pieces cannot overflow (issue 20 §12).
+    let pauses = case.delivery.pause.saturating_mul(gaps);
     if pauses >= timing.response {
         // The case could not be delivered before its own timeout: no server is to blame.
         result.verdict = Verdict::Skip;
@@ -210,6 +213,8 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo, case: &Case) -> CheckResult 
             result.rule = judgement.rule;
             result.detail = judgement.detail;
             evidence.response = exchange.answered().then(|| Excerpt::of(&exchange.received));
+            evidence.closed_by_server =
+                matches!(exchange.ending, raw::Ending::Closed | raw::Ending::Reset);
             evidence.ending = match exchange.ending {
                 raw::Ending::TimedOut => format!(
                     "timed out after {}",
@@ -314,7 +319,9 @@ fn to_case(file: &str, raw: RawCase) -> Result<Case, String> {
         return Err("id must be kebab-case: lowercase letters, digits and '-'".into());
     }
     let pause = match &raw.pause {
-        Some(p) => humantime::parse_duration(p).map_err(|e| format!("pause {p:?}: {e}"))?,
+        Some(p) => {
+            crate::kit::run::settings::parse_pause(p).map_err(|e| format!("pause {p:?}: {e}"))?
+        }
         None => Duration::ZERO,
     };
     let pieces = match (&raw.request, &raw.chunks) {
@@ -520,6 +527,10 @@ mod tests {
             (
                 "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\npause = \"soon\"\n",
                 "pause",
+            ),
+            (
+                "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\npause = \"500000000000years\"\n",
+                "longest duration",
             ),
             (
                 "[[case]]\nid = \"a\"\ndescription = \"d\"\nkind = \"empty\"\nrequest = ''\nexpect = { strict = [\"maybe\"] }\n",

@@ -144,6 +144,34 @@ pub fn escape(bytes: &[u8]) -> String {
     text
 }
 
+/// Untrusted text (a server's output line) made safe for a terminal, a log or a page:
+/// printable characters kept, UTF-8 included, but control characters (C0, DEL, C1), the
+/// bidirectional controls that reorder what a reader sees (U+202A-U+202E, U+2066-U+2069,
+/// U+200E, U+200F, U+061C) and invalid UTF-8 escaped as in [`escape`] (`\x1b`, `\u{202e}`).
+pub fn escape_text(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\t' => text.push('\t'),
+                '\\' => text.push_str("\\\\"),
+                c if c.is_ascii_control() => text.push_str(&escape(&[c as u8])),
+                c if c.is_control() || reorders(c) => {
+                    text.push_str(&format!("\\u{{{:x}}}", c as u32));
+                }
+                c => text.push(c),
+            }
+        }
+        text.push_str(&escape(chunk.invalid()));
+    }
+    text
+}
+
+/// Unicode's bidirectional formatting characters.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
 /// Like [`escape`], cut at a whole escape once it reaches `max` characters, with a
 /// `... (N bytes)` marker giving the full length.
 pub fn escape_truncated(bytes: &[u8], max: usize) -> String {
@@ -184,6 +212,27 @@ pub fn replay_command(bytes: &[u8], host: &str, port: u16, half_close: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20 §13: a server's output went raw into the report and error messages.
+    #[test]
+    fn server_text_cannot_drive_a_terminal() {
+        let hostile = "title\x1b]0;pwned\x07 clear\x1b[2J nul\0 \u{202e}txt.exe del\x7f c1\u{9b}";
+        let safe = escape_text(hostile.as_bytes());
+        assert!(
+            !safe.chars().any(|c| c.is_control() || reorders(c)),
+            "{safe:?}"
+        );
+        assert_eq!(
+            safe,
+            "title\\x1b]0;pwned\\x07 clear\\x1b[2J nul\\0 \\u{202e}txt.exe del\\x7f c1\\u{9b}"
+        );
+        // Readable text stays readable: UTF-8, tabs; a backslash is doubled, bad UTF-8 escaped.
+        assert_eq!(
+            escape_text("listening → 127.0.0.1\tok".as_bytes()),
+            "listening → 127.0.0.1\tok"
+        );
+        assert_eq!(escape_text(b"a\\b \xff\xfe"), "a\\\\b \\xff\\xfe");
+    }
 
     #[test]
     fn escapes_round_trip_through_unescape() {

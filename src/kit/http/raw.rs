@@ -109,6 +109,9 @@ pub struct Timing {
     pub max_bytes: usize,
 }
 
+/// Bytes handed to one `write(2)`: each is given the time left of the send's deadline.
+const WRITE_SLICE: usize = 64 * 1024;
+
 /// The default watch on a kept-open connection: loopback bytes of the same flight arrive
 /// within microseconds; 20 ms leaves room for a busy machine.
 pub const DEFAULT_LINGER: Duration = Duration::from_millis(20);
@@ -200,7 +203,6 @@ pub fn send(
 ) -> io::Result<Exchange> {
     let stream = TcpStream::connect_timeout(&addr, timing.connect)?;
     stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(timing.response))?;
     let mut conn = Connection {
         stream,
         max_bytes: timing.max_bytes,
@@ -260,7 +262,7 @@ impl Connection<'_> {
                 break;
             }
             let bytes = self.ex.delivery.later[i].bytes.clone();
-            if self.stream.write_all(&bytes).is_err() {
+            if self.write_before(&bytes, Instant::now() + timing.response) < bytes.len() {
                 break;
             }
             self.ex.later_sent += 1;
@@ -289,15 +291,36 @@ impl Connection<'_> {
                 let left = deadline.saturating_duration_since(Instant::now());
                 std::thread::sleep(pause.min(left)); // the pause is part of the delivery
             }
-            let piece = &self.ex.delivery.pieces[i];
-            match self.stream.write_all(piece) {
-                Ok(()) => self.ex.written += piece.len(),
-                // The server closed or reset while we were sending: what it answered, if
-                // anything, is still worth reading.
-                Err(_) => return false,
+            let piece = self.ex.delivery.pieces[i].clone();
+            let written = self.write_before(&piece, deadline);
+            self.ex.written += written;
+            // The server closed, reset or stopped reading while we were sending: what it
+            // answered, if anything, is still worth reading.
+            if written < piece.len() {
+                return false;
             }
         }
         true
+    }
+
+    /// Writes `bytes` in slices, each bounded by what is left until `deadline`, so a server
+    /// that reads slowly cannot stretch a send past it (a write timeout alone bounds each
+    /// `write(2)`, not the whole); returns how many bytes were written.
+    fn write_before(&mut self, bytes: &[u8], deadline: Instant) -> usize {
+        let mut written = 0;
+        while written < bytes.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_write_timeout(Some(left)).is_err() {
+                break;
+            }
+            let end = bytes.len().min(written + WRITE_SLICE);
+            match self.stream.write(&bytes[written..end]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(0) | Err(_) => break,
+                Ok(n) => written += n,
+            }
+        }
+        written
     }
 
     /// Reads until `done` holds (`true`), or the server ends the connection, the deadline
@@ -489,6 +512,48 @@ mod tests {
         assert_eq!(ex.responses[0].body(&ex.received), b"hello");
     }
 
+    /// Issue 20 §7: a write timeout bounds each `write(2)`, so a server that keeps reading,
+    /// slowly, held a large send for as long as it read; the send now has a deadline.
+    #[test]
+    fn a_server_that_reads_slowly_cannot_stretch_a_send_past_its_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+            let mut buf = [0u8; 16 * 1024];
+            // About 300 KB/s for at most 20 s: far less than the send, far longer than
+            // its deadline.
+            let until = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < until && done_rx.try_recv().is_err() {
+                if matches!(s.read(&mut buf), Ok(0)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let body = vec![b'a'; 64 * 1024 * 1024];
+        let head = format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len());
+        let delivery = Delivery::whole([head.into_bytes(), body].concat());
+        let timing = Timing {
+            response: Duration::from_millis(500),
+            ..Timing::default()
+        };
+        let started = Instant::now();
+        let ex = send(addr, &delivery, &timing, &Owed::one_get()).unwrap();
+        let took = started.elapsed();
+        let _ = done_tx.send(()); // the reader may have given up already
+        server.join().unwrap();
+        assert!(
+            ex.written < delivery.bytes().len(),
+            "{} written",
+            ex.written
+        );
+        // The send's deadline, then the wait for the answer: two timeouts, with room.
+        assert!(took < Duration::from_secs(5), "the exchange took {took:?}");
+    }
+
     #[test]
     fn a_reset_after_the_response_is_seen() {
         let (addr, server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true);
@@ -519,7 +584,7 @@ mod tests {
         let started = Instant::now();
         let ex = send(addr, &get(), &Timing::default(), &Owed::one_get()).unwrap();
         let took = started.elapsed();
-        done_tx.send(()).unwrap();
+        let _ = done_tx.send(()); // the reader may have given up already
         server.join().unwrap();
         assert_eq!(ex.ending, Ending::KeptOpen);
         assert!(took < Duration::from_secs(2), "watched for {took:?}");

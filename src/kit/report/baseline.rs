@@ -87,6 +87,39 @@ pub enum FigureValue {
     Word(String),
 }
 
+/// The figures a baseline records, and whether each is a number.
+const FIGURES: &[(&str, bool)] = &[
+    ("capacity", true),
+    ("design", false),
+    ("fast_median_ms", true),
+    ("fast_worst_ms", true),
+    ("overlap_s", true),
+    ("sleep_ms", true),
+    ("cases_per_second", true),
+];
+
+impl Figure {
+    fn validate(&self) -> Result<(), String> {
+        let at = format!("figure {:?} of {:?}", self.name, self.check);
+        let Some(&(_, numeric)) = FIGURES.iter().find(|(n, _)| *n == self.name) else {
+            let names: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "{at}: not a figure the kit measures ({})",
+                names.join(", ")
+            ));
+        };
+        match (&self.value, numeric) {
+            (FigureValue::Number(n), true) if n.is_finite() && *n >= 0.0 => Ok(()),
+            (FigureValue::Number(n), true) => {
+                Err(format!("{at}: {n} is not a finite number of at least 0"))
+            }
+            (FigureValue::Word(_), false) => Ok(()),
+            (FigureValue::Word(w), true) => Err(format!("{at}: {w:?} is not a number")),
+            (FigureValue::Number(n), false) => Err(format!("{at}: {n} is not a word")),
+        }
+    }
+}
+
 impl fmt::Display for FigureValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -121,7 +154,47 @@ impl Baseline {
                 baseline.schema
             )));
         }
+        baseline.validate().map_err(error)?;
         Ok(baseline)
+    }
+
+    /// Every entry means something: a verdict and a rule the kit gives, a figure it
+    /// measures, a finite number (`nan` would disable a comparison, `inf` always regress).
+    fn validate(&self) -> Result<(), String> {
+        for f in &self.failures {
+            let at = format!("failure of {:?}", f.check);
+            if !matches!(f.verdict.as_str(), "fail" | "non-strict") {
+                return Err(format!(
+                    "{at}: verdict {:?} is neither \"fail\" nor \"non-strict\"",
+                    f.verdict
+                ));
+            }
+            if !f.rule.is_empty() && RuleId::parse(&f.rule).is_none() {
+                return Err(format!("{at}: {:?} is not a rule of this kit", f.rule));
+            }
+            for class in &f.classes {
+                let rule = class.split(" on ").next().unwrap_or_default();
+                if RuleId::parse(rule).is_none() {
+                    return Err(format!(
+                        "{at}: class {class:?} does not start with a rule of this kit"
+                    ));
+                }
+            }
+        }
+        self.figures.iter().try_for_each(Figure::validate)
+    }
+
+    /// The checks the baseline names that are not among `known` (a typo, or a check this
+    /// kit no longer has: its entry would never apply).
+    pub fn unknown_checks<'a>(&'a self, known: &[&str]) -> Vec<&'a str> {
+        let named = self.failures.iter().map(|f| f.check.as_str());
+        let mut unknown: Vec<&str> = named
+            .chain(self.figures.iter().map(|f| f.check.as_str()))
+            .filter(|c| !known.contains(c))
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        unknown
     }
 
     /// The baseline of a run: its non-passing checks and its figures, sorted; reasons of an

@@ -16,9 +16,29 @@
 
 use super::{CheckResult, Evidence, FailureClass, Report, TargetInfo, TimelineEntry, Verdict};
 use crate::kit::verdict::RuleId;
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write as _;
 use std::time::Duration;
+
+/// Text for an element's content: HTML-escaped, and no raw control character (only a
+/// line end or a tab) reaches the page, whoever wrote the text.
+fn text(s: &str) -> String {
+    html_escape::encode_text(&visible(s)).into_owned()
+}
+
+/// Text for a double-quoted attribute, like [`text`].
+fn attr(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(&visible(s)).into_owned()
+}
+
+fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c.to_string(),
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
 
 /// Escaped request bytes shown before truncation.
 const REQUEST_CHARS: usize = 2000;
@@ -240,7 +260,7 @@ fn evidence_list(out: &mut String, evidence: &Evidence, rule: Option<&str>) {
         let value = if pre {
             format!("<pre>{value}</pre>")
         } else {
-            value.into_owned()
+            value
         };
         let _ = writeln!(out, "<dt>{name}</dt><dd>{value}</dd>");
     };

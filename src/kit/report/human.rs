@@ -497,6 +497,7 @@ pub(crate) mod tests {
             ending: "closed by the server".into(),
             expected: "a 200 within 500 ms".into(),
             replay: "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 7878".into(),
+            closed_by_server: true,
         });
         fail.timeline = vec![
             TimelineEntry {

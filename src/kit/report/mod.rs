@@ -144,6 +144,9 @@ pub struct Evidence {
     pub expected: String,
     /// A one-line shell command that sends the same bytes.
     pub replay: String,
+    /// The server closed or reset the connection: a server that dies right after
+    /// answering shows it only now (the kit then confirms it still answers).
+    pub closed_by_server: bool,
 }
 
 /// A class of failures a fuzz check found: one rule broken by one kind of request, with

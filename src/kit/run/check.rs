@@ -158,6 +158,17 @@ impl Check {
             _ => &self.settings,
         };
         let cases = self.cases()?;
+        if let Some(baseline) = &settings.baseline {
+            let every = self.every_check(&cases);
+            let known: Vec<&str> = every.iter().map(|c| c.id.as_str()).collect();
+            let unknown = baseline.unknown_checks(&known);
+            if !unknown.is_empty() {
+                return Err(SetupError::new(format!(
+                    "the baseline names checks this run does not have: {} (a typo, a check this kit no longer has, or fixtures not given with --cases?)",
+                    unknown.join(", ")
+                )));
+            }
+        }
         let plan = self.plan(&cases);
         let given_pages = match (&settings.pages_dir, &self.spec) {
             (Some(dir), _) => {

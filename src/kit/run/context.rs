@@ -127,6 +127,18 @@ pub struct Context<'a> {
     pub progress: &'a dyn Progress,
     /// What the kit changed to fit the machine, for the report's notes (once each).
     pub notes: Vec<String>,
+    /// What last ended a connection on this server, when the server closed it: a death
+    /// that shows at the next check may be its doing.
+    pub closed_before: Option<Before>,
+}
+
+/// What came before a check on the same server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    /// The check at this index of the plan.
+    Check(usize),
+    /// The kit learning the pages, before any check.
+    Learning,
 }
 
 impl Context<'_> {

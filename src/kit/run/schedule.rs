@@ -37,7 +37,7 @@ use crate::kit::checks::fixtures::{self, Case};
 use crate::kit::checks::fuzz;
 use crate::kit::checks::pages;
 use crate::kit::report::{CheckResult, Verdict};
-use crate::kit::run::context::{Calibration, CheckInfo, Context, Hangs, Progress};
+use crate::kit::run::context::{Before, Calibration, CheckInfo, Context, Hangs, Progress};
 use crate::kit::run::settings::Settings;
 use crate::kit::run::target::{SetupError, StartGate, Target, TargetOptions, TargetSpec};
 use crate::kit::verdict::RuleId;
@@ -120,6 +120,7 @@ impl Run<'_> {
             hangs: Hangs::default(),
             progress: self.progress,
             notes: Vec::new(),
+            closed_before: None,
         }
     }
 
@@ -131,7 +132,26 @@ impl Run<'_> {
             .iter()
             .any(|c| c.group == "fixtures" || c.group == "fuzz");
         if ctx.pages.is_none() && !learning_selected && bodies_judged {
-            let _ = pages::run(ctx, &pages::info(), false);
+            let mut learned = pages::run(ctx, &pages::info(), false);
+            let before = learned.detail.clone();
+            // A death while learning is no check's fault, but the user must hear of it.
+            let _ = confirm_alive(ctx, &mut learned);
+            ctx.closed_before = Some(Before::Learning);
+            if matches!(
+                learned.rule,
+                Some(RuleId::ServerDied | RuleId::StoppedAnswering)
+            ) {
+                ctx.closed_before = None;
+                let seen = learned
+                    .detail
+                    .strip_prefix(&before)
+                    .unwrap_or(&learned.detail);
+                ctx.note(format!(
+                    "while the kit learned the pages (GET / and GET {}, before any check): {}",
+                    pages::MISSING_PATH,
+                    seen.trim_start()
+                ));
+            }
         }
     }
 
@@ -167,13 +187,74 @@ impl Run<'_> {
                     result
                 }
                 None => {
-                    let (result, stopped) = self.one(ctx, &plan[i]);
+                    let (mut result, stopped) = self.one(ctx, &plan[i]);
                     gone = stopped;
+                    if gone.is_none()
+                        && let Some(before) = ctx.closed_before.take()
+                        && died_unanswered(&result)
+                    {
+                        result = self.blame_again(ctx, &plan[i], result, before, results);
+                    }
                     result
                 }
             };
+            let closed = result.group == "pages"
+                || result.evidence.as_ref().is_some_and(|e| e.closed_by_server);
+            ctx.closed_before =
+                (closed && result.rule != Some(RuleId::ServerDied)).then_some(Before::Check(i));
             results[i] = Some(result);
         }
+    }
+
+    /// A death seen at a check that got no answer at all, right after a check whose
+    /// connection the server closed, may be the earlier one's: a server that exits right
+    /// after an answer can still answer the kit's probe before it is gone. The check runs
+    /// again on the restarted server; if it is answered this time, the death is blamed on
+    /// the earlier check (`before`), with the reason.
+    fn blame_again(
+        &self,
+        ctx: &mut Context<'_>,
+        info: &CheckInfo,
+        died: CheckResult,
+        before: Before,
+        results: &mut [Option<CheckResult>],
+    ) -> CheckResult {
+        let (again, stopped) = self.one(ctx, info);
+        // Answered on a fresh server, the request did not kill it before its answer (it
+        // may still kill it after, which `again` then says).
+        let answered = again
+            .evidence
+            .as_ref()
+            .is_some_and(|e| e.response.is_some());
+        if stopped.is_some() || !answered {
+            return died;
+        }
+        let death = died
+            .detail
+            .lines()
+            .skip_while(|l| !l.starts_with("the server "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let Before::Check(earlier) = before else {
+            ctx.note(format!(
+                "while the kit learned the pages (GET / and GET {}, before any check): {death}\n(it showed at {}, which passed when run again on a fresh server)",
+                pages::MISSING_PATH,
+                info.id
+            ));
+            return again;
+        };
+        let Some(earlier) = results[earlier].as_mut() else {
+            return died;
+        };
+        earlier.verdict = Verdict::Fail;
+        earlier.rule = Some(RuleId::ServerDied);
+        earlier.detail = format!(
+            "{}{}{death}\n(the death showed at the next check, {}, which passed when run again on a fresh server: it came right after this request's answer)",
+            earlier.detail,
+            if earlier.detail.is_empty() { "" } else { "\n" },
+            info.id
+        );
+        again
     }
 
     /// Runs one check, times it, confirms the server lives, and says so to the progress.
@@ -471,12 +552,16 @@ fn skipped(info: &CheckInfo, reason: &str) -> CheckResult {
     result
 }
 
-/// Whether a check's connection ended without an answer: the moment a dying server shows.
+/// Whether a check's connection ended without an answer, or was ended by the server: the
+/// moment a dying server shows (one that exits right after an answer is otherwise blamed
+/// on the next check).
 fn suspicious(result: &CheckResult) -> bool {
     let unanswered = result
         .evidence
         .as_ref()
-        .is_some_and(|e| e.response.is_none());
+        .is_some_and(|e| e.response.is_none() || e.closed_by_server);
+    // Learning the pages keeps no evidence, but its connections end as the server likes.
+    let learning = result.group == "pages";
     let rule = matches!(
         result.rule,
         Some(
@@ -487,7 +572,16 @@ fn suspicious(result: &CheckResult) -> bool {
                 | RuleId::NoAnswerToInvalidRequest
         )
     );
-    unanswered || rule
+    unanswered || rule || learning
+}
+
+/// Whether the check failed because the server died, without any answer to its request.
+fn died_unanswered(result: &CheckResult) -> bool {
+    result.rule == Some(RuleId::ServerDied)
+        && result
+            .evidence
+            .as_ref()
+            .is_some_and(|e| e.response.is_none())
 }
 
 /// After a check: if its connection ended without an answer, confirms that the server still

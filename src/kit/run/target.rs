@@ -11,6 +11,7 @@
 //! must therefore be started and dropped on the same long-lived thread (the CLI's main
 //! thread, or one test's thread).
 
+use crate::kit::http::escape::escape_text;
 use crate::kit::http::raw::{self, Probe};
 use crate::kit::report::TargetInfo;
 use nix::errno::Errno;
@@ -657,12 +658,13 @@ fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
     Ok(true)
 }
 
-/// The line as text: lossy UTF-8, without its line ending, cut at [`MAX_LINE_CHARS`].
-fn clean_line(bytes: &[u8]) -> String {
-    let mut line = String::from_utf8_lossy(bytes).into_owned();
-    while line.ends_with(['\n', '\r']) {
-        line.pop();
+/// The line as text safe to print ([`escape_text`]: a server's output could otherwise
+/// drive the user's terminal), without its line ending, cut at [`MAX_LINE_CHARS`].
+fn clean_line(mut bytes: &[u8]) -> String {
+    while let [rest @ .., b'\n' | b'\r'] = bytes {
+        bytes = rest;
     }
+    let mut line = escape_text(bytes);
     if let Some((cut, _)) = line.char_indices().nth(MAX_LINE_CHARS) {
         line.truncate(cut);
     }
@@ -1111,7 +1113,7 @@ mod tests {
     #[test]
     fn lines_are_split_cleaned_and_cut() {
         assert_eq!(lines_of(b"a\r\nb\n\nlast"), ["a", "b", "", "last"]);
-        assert_eq!(lines_of(b"caf\xc3\xa9 \xff\n"), ["caf\u{e9} \u{fffd}"]);
+        assert_eq!(lines_of(b"caf\xc3\xa9 \xff\n"), ["caf\u{e9} \\xff"]);
         let mut long = vec![b'x'; 10_000];
         long.extend_from_slice(b"\nnext\n");
         let lines = lines_of(&long);

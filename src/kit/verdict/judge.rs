@@ -125,7 +125,7 @@ fn answered(case: &Case<'_>, found: &mut Findings, i: usize, e: &Expectation, m:
             format!("{at}the status line says HTTP/1.0, not HTTP/1.1"),
         ),
         1 => {}
-        minor if e.version == Some((1, minor)) => found.found(
+        minor if e.named_version == Some((1, minor)) => found.found(
             i,
             StatusLineLaterMinor,
             format!(

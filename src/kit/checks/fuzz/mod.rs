@@ -423,6 +423,10 @@ impl Checked {
             ending,
             expected: self.plan.describe(),
             replay,
+            closed_by_server: self
+                .exchange
+                .as_ref()
+                .is_some_and(|ex| matches!(ex.ending, Ending::Closed | Ending::Reset)),
         }
     }
 }

@@ -213,3 +213,48 @@ fn a_bad_file_is_refused_with_its_name() {
     std::fs::write(&path, "schema = 1\n[[failure]]\ncheck = 3\n").unwrap();
     assert!(Baseline::load(&path).is_err());
 }
+
+/// Issue 20 §14: `nan` silently disabled a comparison, `inf` always regressed, and an
+/// unknown verdict, rule or figure was accepted without a word.
+#[test]
+fn meaningless_entries_are_refused_with_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.toml");
+    let figure = |name: &str, value: &str| {
+        format!(
+            "schema = 1\n[[figure]]\ncheck = \"concurrency.x\"\nname = \"{name}\"\nvalue = {value}\n"
+        )
+    };
+    let failure = |verdict: &str, rule: &str, classes: &str| {
+        format!(
+            "schema = 1\n[[failure]]\ncheck = \"fuzz.bytes\"\nverdict = \"{verdict}\"\nrule = \"{rule}\"\nclasses = [{classes}]\n"
+        )
+    };
+    for (text, says) in [
+        (figure("fast_median_ms", "nan"), "not a finite number"),
+        (figure("fast_median_ms", "inf"), "not a finite number"),
+        (figure("fast_median_ms", "-3.0"), "at least 0"),
+        (figure("capacity", "\"many\""), "not a number"),
+        (figure("design", "4.0"), "not a word"),
+        (figure("speed", "1.0"), "not a figure the kit measures"),
+        (failure("banana", "server-died", ""), "neither \"fail\""),
+        (
+            failure("fail", "no-such-rule", ""),
+            "not a rule of this kit",
+        ),
+        (
+            failure("fail", "server-died", "\"bogus on get\""),
+            "does not start with a rule",
+        ),
+    ] {
+        std::fs::write(&path, &text).unwrap();
+        let e = Baseline::load(&path).unwrap_err().to_string();
+        assert!(e.contains("b.toml") && e.contains(says), "{text}: {e}");
+    }
+    std::fs::write(&path, figure("fast_median_ms", "3.5")).unwrap();
+    let good = Baseline::load(&path).unwrap();
+    std::fs::write(&path, failure("non-strict", "status-non-strict", "")).unwrap();
+    Baseline::load(&path).unwrap();
+    assert_eq!(good.unknown_checks(&["concurrency.y"]), ["concurrency.x"]);
+    assert!(good.unknown_checks(&["concurrency.x"]).is_empty());
+}

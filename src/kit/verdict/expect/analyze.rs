@@ -40,8 +40,9 @@ pub struct RequestFacts {
     pub normal_path: Option<Vec<u8>>,
     /// The request is HTTP/1.1: a server that closes after answering it should say so.
     pub http11: bool,
-    /// The version the request line names, when it is valid HTTP/DIGIT.DIGIT.
-    pub version: Option<(u8, u8)>,
+    /// The last word of the request line that is a valid HTTP/DIGIT.DIGIT, whatever the
+    /// line's shape: the version a status line may echo.
+    pub named_version: Option<(u8, u8)>,
     /// The request asked the server to close (`Connection: close`).
     pub asks_close: bool,
     /// The request line has no HTTP version: shaped like an HTTP/0.9 request.
@@ -101,6 +102,7 @@ struct Reading {
     may_be_slow: bool,
     normal_path: Option<Vec<u8>>,
     version: Option<(u8, u8)>,
+    named_version: Option<(u8, u8)>,
     simple_request: bool,
     body_declared: bool,
 }
@@ -120,6 +122,7 @@ fn one(bytes: &[u8], start: usize, follows: bool) -> RequestFacts {
         may_be_slow: false,
         normal_path: None,
         version: None,
+        named_version: None,
         simple_request: false,
         body_declared: false,
     };
@@ -203,7 +206,7 @@ fn finish(
         framing_known,
         normal_path: r.normal_path,
         http11: r.version == Some((1, 1)),
-        version: r.version,
+        named_version: r.named_version,
         asks_close,
         simple_request: r.simple_request,
         body_declared: r.body_declared,
@@ -238,6 +241,10 @@ fn first_word(bytes: &[u8]) -> Option<&[u8]> {
 /// or cut off by the half-close (as a three-word line cut off so is still read as one: the
 /// book's `lines()` takes the end of the stream for a line end).
 fn read_request_line(r: &mut Reading, line: &[u8]) {
+    r.named_version = line
+        .split(|&b| grammar::is_line_whitespace(b))
+        .filter_map(grammar::parse_version)
+        .next_back();
     let Some(words) = grammar::words(line) else {
         r.add(WrongWordCount);
         return;

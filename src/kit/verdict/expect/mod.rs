@@ -311,7 +311,7 @@ pub struct Expectation {
     /// The request line has no HTTP version: an HTTP/0.9-shaped request.
     pub simple_request: bool,
     /// The version the request line names, when valid: a status line may echo it.
-    pub version: Option<(u8, u8)>,
+    pub named_version: Option<(u8, u8)>,
     pub head_request: bool,
     /// A `HEAD` request the server may refuse before reading its method (the request line
     /// itself is malformed): the error page may follow the head.
@@ -467,7 +467,7 @@ impl Expectation {
             invalid,
             owed_by,
             simple_request: facts.simple_request,
-            version: facts.version,
+            named_version: facts.named_version,
             head_request: facts.head_request,
             error_body_allowed: facts.head_request && malformed_line,
             slow: facts.may_be_slow,

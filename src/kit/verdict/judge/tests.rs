@@ -938,6 +938,13 @@ fn a_later_minor_version_in_the_status_line_fails_unless_it_echoes_the_request()
         (Verdict::NonStrict, Some(StatusLineLaterMinor))
     );
     assert!(echo.detail.contains("SHOULD"), "{}", echo.detail);
+    // An echo whatever the line's shape (Starman echoes ` / HTTP/1.2`, no method).
+    let odd = judged(
+        Delivery::whole(b" / HTTP/1.2\r\n\r\n"),
+        &[b"HTTP/1.2".as_slice(), &not_found()[8..]].concat(),
+        Ending::Closed,
+    );
+    assert_ne!(odd.rule, Some(StatusLineUnaskedMinor), "{}", odd.detail);
     // Another later minor than the one asked for is not an echo.
     let v13 = [b"HTTP/1.3".as_slice(), &hello()[8..]].concat();
     let other = judged(
