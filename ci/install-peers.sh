@@ -130,6 +130,54 @@ if want java-httpserver; then
     fi
 fi
 
+# Peers whose stack is a Debian package: ready when CHECK succeeds, else apt-get installs
+# the packages (names, not versions: Debian's security updates replace them) and CHECK again.
+apt_peer() { # apt_peer PEER 'CHECK' 'VERSION' PACKAGE...
+    local peer=$1 check=$2 version=$3
+    shift 3
+    if bash -c "$check" > /dev/null 2>&1 || { apt_install "$@" && bash -c "$check" > /dev/null 2>&1; }; then
+        say "$peer: ready ($(bash -c "$version" 2>&1 | head -1))"
+    else
+        skip "$peer" "$check failed and apt-get could not install $*"
+    fi
+}
+
+want ruby-webrick && apt_peer ruby-webrick "ruby -rwebrick -e 1" \
+    "ruby -rwebrick -e 'puts \"webrick #{WEBrick::VERSION}, ruby #{RUBY_VERSION}\"'" ruby ruby-webrick
+want ruby-puma && apt_peer ruby-puma "ruby -rrack -rpuma -rrack/handler/puma -e 1" \
+    "ruby -rpuma -rrack -e 'puts \"puma #{Puma::Const::PUMA_VERSION}, rack #{Rack.release}, ruby #{RUBY_VERSION}\"'" ruby puma ruby-rack
+want ruby-thin && apt_peer ruby-thin "ruby -rthin -e 1" \
+    "ruby -rthin -e 'puts \"thin #{Thin::VERSION::STRING}, eventmachine #{EM::VERSION}, ruby #{RUBY_VERSION}\"'" ruby thin
+want perl-mojolicious && apt_peer perl-mojolicious "perl -MMojolicious -e 1" \
+    "perl -MMojolicious -e 'print qq{mojolicious \$Mojolicious::VERSION, perl \$^V\n}'" libmojolicious-perl
+want perl-starman && apt_peer perl-starman "perl -MStarman::Server -MPlack::Builder -MPlack::Handler::Starman -e 1" \
+    "perl -MStarman -MPlack -e 'print qq{starman \$Starman::VERSION, plack \$Plack::VERSION, perl \$^V\n}'" starman libplack-perl
+# php -S, with pcntl (fork and exec, to print the line once it listens): Debian's php-cli has it.
+want php-builtin && apt_peer php-builtin "php -r 'exit(function_exists(\"pcntl_exec\") ? 0 : 1);'" \
+    "php -r 'echo \"php \", PHP_VERSION, PHP_EOL;'" php-cli
+
+want python-tornado && python_venv python-tornado
+want python-hypercorn && python_venv python-hypercorn
+want python-twisted && python_venv python-twisted
+want python-gevent && python_venv python-gevent
+want python-granian && python_venv python-granian
+
+if want node-fastify; then
+    if ! need_node; then
+        skip node-fastify "no node >= 18 and apt-get could not install nodejs"
+    elif ! command -v npm > /dev/null && ! apt_install npm; then
+        skip node-fastify "no npm and apt-get could not install it"
+    elif [ -f node-fastify/node_modules/.package-lock.json ] &&
+        node -e 'const a=require("./node-fastify/package-lock.json").packages, b=require("./node-fastify/node_modules/.package-lock.json").packages;
+                 for (const k of Object.keys(a)) if (k && (!b[k] || b[k].version !== a[k].version)) process.exit(1)' 2> /dev/null; then
+        say "node-fastify: ready (node_modules matches package-lock.json)"
+    elif (cd node-fastify && npm ci --no-audit --no-fund --loglevel=error > /dev/null); then
+        say "node-fastify: installed fastify $(node -p 'require("./node-fastify/node_modules/fastify/package.json").version')"
+    else
+        skip node-fastify "npm ci failed"
+    fi
+fi
+
 if [ ${#skipped[@]} -gt 0 ]; then
     say "done; skipped: ${skipped[*]}"
     [ "$strict" -eq 1 ] && exit 1
