@@ -138,7 +138,11 @@ impl Campaign<'_, '_> {
         let confirmed = checked.retried || !self.deadline.hangs.is_empty();
         if confirmed
             && checked.timed_out()
-            && let Some(key) = hang_key(&checked.plan, &checked.input.delivery)
+            && let Some(key) = hang_key(
+                &checked.plan,
+                &checked.input.delivery,
+                checked.judgement.request,
+            )
             && checked.judgement.rule == Some(key.0)
             && !self.deadline.hangs.contains(&key)
         {

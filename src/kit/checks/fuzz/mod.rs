@@ -441,7 +441,10 @@ pub fn check_input(
     retry: bool,
 ) -> Checked {
     let plan = Plan::of(&input.delivery);
-    let known_hang = hang_key(&plan, &input.delivery).is_some_and(|k| deadline.hangs.contains(&k));
+    // A pipelined case may hang on any of its requests, as an earlier case of the class did.
+    let known_hang = hang_keys(&plan, &input.delivery)
+        .iter()
+        .any(|k| deadline.hangs.contains(k));
     let wait = if known_hang {
         deadline.quick
     } else {
@@ -462,21 +465,30 @@ pub fn check_input(
     first
 }
 
-/// The class a case falls in when nothing comes back: an owed answer that never comes, or
-/// an incomplete request the client half-closed and the server ignores. `None` when
-/// waiting on is right (an incomplete request the client did not half-close).
-pub fn hang_key(plan: &Plan, delivery: &Delivery) -> Option<HangKey> {
-    let first = plan.first();
-    if first.complete && first.invalid.is_some() {
+/// The class request `i` of a case falls in when nothing comes back for it: an owed answer
+/// that never comes, or an incomplete request the client half-closed and the server
+/// ignores; the rule is the one the verifier gives that wait. `None` when waiting on is
+/// right (an incomplete request the client did not half-close).
+pub fn hang_key(plan: &Plan, delivery: &Delivery, i: usize) -> Option<HangKey> {
+    let e = plan.requests.get(i)?;
+    let last = i + 1 == plan.requests.len();
+    if e.complete && e.invalid.is_some() {
         // What the verifier says of a wait on an invalid request (non-strict).
-        Some((RuleId::NoAnswerToInvalidRequest, first.kind))
-    } else if first.complete {
-        Some((RuleId::NoResponseInTime, first.kind))
-    } else if delivery.half_close {
-        Some((RuleId::IgnoresHalfClose, first.kind))
+        Some((RuleId::NoAnswerToInvalidRequest, e.kind))
+    } else if e.complete {
+        Some((RuleId::NoResponseInTime, e.kind))
+    } else if delivery.half_close && last {
+        Some((RuleId::IgnoresHalfClose, e.kind))
     } else {
         None
     }
+}
+
+/// The classes a case's requests fall in, should nothing come back for them.
+fn hang_keys(plan: &Plan, delivery: &Delivery) -> Vec<HangKey> {
+    (0..plan.requests.len())
+        .filter_map(|i| hang_key(plan, delivery, i))
+        .collect()
 }
 
 fn exchange(

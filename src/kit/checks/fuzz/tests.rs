@@ -373,3 +373,79 @@ fn inputs_print_escaped_and_short() {
     let long = Input::from_bytes(vec![b'a'; 5000]);
     assert!(format!("{long:?}").len() < 400);
 }
+
+/// The hang shortcut learns a class only when the verifier's rule is the key's: a key
+/// that differs from what the verifier says of a wait is never learned, and every case of
+/// its class waits the whole timeout (ruby-thin: 13 invalid, half-closed requests, 65 s).
+#[test]
+fn hang_keys_name_the_rule_the_verifier_gives_a_wait() {
+    use crate::kit::http::raw::{Ending, Exchange};
+    use crate::kit::http::response::Next;
+    for (bytes, half_close) in [
+        (&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..], false),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", true),
+        (b"\x01\x02 junk\r\n\r\n", false),
+        (b"\x01\x02 junk", true),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Field\r\n", true),
+        (b"GET /nope HT", true),
+    ] {
+        let mut delivery = Delivery::whole(bytes);
+        delivery.half_close = half_close;
+        let plan = Plan::of(&delivery);
+        let Some((rule, kind)) = hang_key(&plan, &delivery, 0) else {
+            panic!(
+                "{:?}: a wait here is judged",
+                String::from_utf8_lossy(bytes)
+            );
+        };
+        let ex = Exchange {
+            later_sent: 0,
+            delivery,
+            written: bytes.len(),
+            received: Vec::new(),
+            ending: Ending::TimedOut,
+            responses: Vec::new(),
+            rest: Next::Nothing,
+            elapsed: Duration::ZERO,
+            first_byte: None,
+            truncated: false,
+        };
+        let judged = crate::kit::verdict::judge::judge(&plan, &ex, None);
+        assert_eq!(
+            (judged.rule, kind),
+            (Some(rule), plan.first().kind),
+            "{:?} half-closed {half_close}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+/// A pipelined case whose second request hangs is learned by that request's class (a key
+/// taken from the first request never matched: ruby-thin waited 5 s on each such case).
+#[test]
+fn a_hang_on_a_later_request_is_keyed_by_that_request() {
+    use crate::kit::http::raw::{Ending, Exchange};
+    use crate::kit::http::response;
+    let bytes = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1 extra\r\nHost: x\r\n\r\n";
+    let delivery = Delivery::whole(&bytes[..]);
+    let plan = Plan::of(&delivery);
+    let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".to_vec();
+    let (responses, rest) = response::all(&answer, &plan.heads(), false);
+    let ex = Exchange {
+        later_sent: 0,
+        delivery: delivery.clone(),
+        written: bytes.len(),
+        received: answer,
+        ending: Ending::TimedOut,
+        responses,
+        rest,
+        elapsed: Duration::ZERO,
+        first_byte: None,
+        truncated: false,
+    };
+    let judged = crate::kit::verdict::judge::judge(&plan, &ex, None);
+    assert_eq!(judged.request, 1, "{}", judged.detail);
+    let key = hang_key(&plan, &delivery, judged.request).unwrap();
+    assert_eq!(Some(key.0), judged.rule);
+    assert_eq!(key.1, plan.requests[1].kind);
+}
