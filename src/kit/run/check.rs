@@ -21,7 +21,7 @@ use crate::pages::Pages;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use crate::kit::run::context::{Calibration, CheckInfo, Context, Hangs, Progress, Silent};
+pub use crate::kit::run::context::{Calibration, CheckInfo, Context, Progress, Silent};
 pub use crate::kit::run::settings::{ConcurrencySettings, FuzzSettings, Settings};
 
 pub use crate::kit::run::context::EXIT_WAIT;

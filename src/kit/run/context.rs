@@ -7,7 +7,6 @@ use crate::kit::report::CheckResult;
 use crate::kit::run::settings::Settings;
 use crate::kit::run::target::Target;
 use crate::kit::verdict::RuleId;
-use crate::kit::verdict::expect::Kind;
 use crate::pages::Pages;
 use std::time::{Duration, Instant};
 
@@ -111,11 +110,6 @@ pub struct Calibration {
     pub tainted: Option<String>,
 }
 
-/// What the fuzz group learned about the server, kept across its families: the classes of
-/// requests (rule and row) the server was seen to hang on.
-#[derive(Debug, Clone, Default)]
-pub struct Hangs(pub Vec<(RuleId, Kind)>);
-
 /// What a running check may use.
 pub struct Context<'a> {
     pub target: &'a mut Target,
@@ -123,7 +117,6 @@ pub struct Context<'a> {
     /// The pages bodies are compared with, when known.
     pub pages: Option<Pages>,
     pub calibration: Calibration,
-    pub hangs: Hangs,
     pub progress: &'a dyn Progress,
     /// What the kit changed to fit the machine, for the report's notes (once each).
     pub notes: Vec<String>,

@@ -37,7 +37,7 @@ use crate::kit::checks::fixtures::{self, Case};
 use crate::kit::checks::fuzz;
 use crate::kit::checks::pages;
 use crate::kit::report::{CheckResult, Verdict};
-use crate::kit::run::context::{Before, Calibration, CheckInfo, Context, Hangs, Progress};
+use crate::kit::run::context::{Before, Calibration, CheckInfo, Context, Progress};
 use crate::kit::run::settings::Settings;
 use crate::kit::run::target::{SetupError, StartGate, Target, TargetOptions, TargetSpec};
 use crate::kit::verdict::RuleId;
@@ -117,7 +117,6 @@ impl Run<'_> {
             settings: self.settings,
             pages: self.given_pages.clone(),
             calibration: Calibration::default(),
-            hangs: Hangs::default(),
             progress: self.progress,
             notes: Vec::new(),
             closed_before: None,
@@ -506,7 +505,7 @@ fn complete(results: Vec<Option<CheckResult>>) -> Vec<CheckResult> {
 enum Lane {
     /// In order on the main instance.
     Main,
-    /// On a sibling, beside the main lane: checks that mostly wait.
+    /// On a sibling, beside the main lane: checks that mostly wait, and the fuzz families.
     Sibling,
     /// On a sibling, with the other concurrency checks, after the main lane.
     Together,
@@ -518,6 +517,8 @@ fn lane(info: &CheckInfo, cases: &[Case]) -> Lane {
     match info.group {
         "fixtures" if find_case(cases, info).plan.slow() => Lane::Sibling,
         "concurrency" if info.id == concurrency::SLEEP_IS_SLOW => Lane::Sibling,
+        // Each family learns the server on its own instance, beside the fixtures.
+        "fuzz" => Lane::Sibling,
         "concurrency" if info.id == concurrency::CAPACITY => Lane::Alone,
         "concurrency" => Lane::Together,
         _ => Lane::Main,

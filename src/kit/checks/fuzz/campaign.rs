@@ -82,7 +82,6 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
     let seed = run_seed(&settings.fuzz);
     let total = settings.fuzz.cases;
     let mut deadline = measure_deadline(ctx.target.addr(), settings.timeout);
-    deadline.hangs = ctx.hangs.0.clone();
     deadline.max_bytes = ctx.timing(false).max_bytes;
     let strategy = family.strategy();
     let mut generator = runner(family, seed, total);
@@ -119,7 +118,6 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
         }
     }
     let generation = started.elapsed().saturating_sub(campaign.shrink_spent);
-    campaign.ctx.hangs.0 = campaign.deadline.hangs.clone();
     campaign.report(&mut result, family, seed, fingerprint, generation, gave_up);
     result
 }
