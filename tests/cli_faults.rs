@@ -710,3 +710,53 @@ fn the_servers_output_cannot_drive_the_users_terminal() {
         "{text:?}"
     );
 }
+
+/// Issue 20 §8: a server that accepts and never answers (once past its start) made a full
+/// check practically endless: each check waited out its timeout, two probes and a restart
+/// (over 15 minutes). After the server stopped answering a few times, the rest is skipped
+/// with the reason, and the run ends in bounded time.
+#[test]
+fn a_server_that_stops_answering_gets_a_verdict_in_bounded_time() {
+    let server = bin_command(
+        "broken-server",
+        "--bind 127.0.0.1:{port} --sleep 200ms --flaw silent-after-start",
+    );
+    let timeout = Duration::from_secs(1);
+    let started = Instant::now();
+    let output = unblocked()
+        .args([
+            "check",
+            "--server",
+            &server,
+            "--timeout",
+            "1s",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let skipped: Vec<&serde_json::Value> =
+        checks.iter().filter(|c| c["verdict"] == "skip").collect();
+    assert!(
+        skipped.len() > checks.len() / 2,
+        "{} of {} skipped",
+        skipped.len(),
+        checks.len()
+    );
+    assert!(
+        skipped[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("stopped answering GET / 3 times"),
+        "{}",
+        skipped[0]["detail"]
+    );
+    // Each stop costs a timeout, two probes and a restart; a few stops per lane, with
+    // room for a busy machine: far below one timeout per check.
+    let bound = timeout * 60;
+    assert!(took < bound, "the run took {took:?}");
+}

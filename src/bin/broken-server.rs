@@ -150,6 +150,9 @@ enum Flaw {
     /// Exits with status 3 right after answering with the 404 page (a crash in an error
     /// path once the answer is out)
     ExitAfterNotFound,
+    /// Answers the first 4 connections of each process, then accepts connections and
+    /// never answers them (a server whose workers have all hung)
+    SilentAfterStart,
     /// A HEAD request gets the body too, as the book's listings send it
     BodyAfterHead,
     /// GET / is answered 20 ms late (a regression a baseline must catch, not a conformance
@@ -493,8 +496,21 @@ async fn serve(listener: TcpListener, config: Config) {
     }
 }
 
+/// Connections this process has accepted (for `--flaw silent-after-start`).
+static ACCEPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Connections answered before `--flaw silent-after-start` falls silent: the kit's start-up
+/// probe and a few more.
+const ANSWERED_AFTER_START: usize = 4;
+
 async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
     let flaws = config.flaws;
+    if flaws.has(Flaw::SilentAfterStart)
+        && ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= ANSWERED_AFTER_START
+    {
+        // Imitates a server whose every worker hangs: the connection is held, unanswered.
+        futures_lite::future::pending::<()>().await;
+    }
     let mut reader = BufReader::new(&stream);
     let head = match read_head(&mut reader).await? {
         Request::Closed => return Ok(()),

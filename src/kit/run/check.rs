@@ -185,6 +185,7 @@ impl Check {
             cases: &cases,
             given_pages,
             progress,
+            stopped_answering: Default::default(),
         };
         let ran = run.plan(&mut target, &plan);
         let mut report = Report {

@@ -15,6 +15,12 @@ const EXIT_POLL: Duration = Duration::from_millis(10);
 /// When a server no longer answers `GET /`, how long the kit waits to see whether its
 /// process is exiting (a panicking process may take a moment to unwind, print and abort),
 /// so that a death is reported as one. The wait ends as soon as the process is gone.
+/// After the server stopped answering this often (restarts notwithstanding), the rest of
+/// the run, or of a fuzz family, is not run: each further check would only wait out its
+/// timeouts and probes (about 15 s each with the defaults), and the verdict is already
+/// `fail`.
+pub const MAX_STOPS: usize = 3;
+
 pub const EXIT_WAIT: Duration = Duration::from_secs(1);
 /// The same wait after a first probe, before the second.
 const FIRST_EXIT_WAIT: Duration = Duration::from_millis(100);

@@ -37,12 +37,12 @@ use crate::kit::checks::fixtures::{self, Case};
 use crate::kit::checks::fuzz;
 use crate::kit::checks::pages;
 use crate::kit::report::{CheckResult, Verdict};
-use crate::kit::run::context::{Before, Calibration, CheckInfo, Context, Progress};
+use crate::kit::run::context::{Before, Calibration, CheckInfo, Context, MAX_STOPS, Progress};
 use crate::kit::run::settings::Settings;
 use crate::kit::run::target::{SetupError, StartGate, Target, TargetOptions, TargetSpec};
 use crate::kit::verdict::RuleId;
 use crate::pages::Pages;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Most siblings started at once, however fast the server starts.
@@ -59,6 +59,8 @@ pub struct Run<'a> {
     /// Pages given by the user (or bundled), as opposed to learned.
     pub given_pages: Option<Pages>,
     pub progress: &'a dyn Progress,
+    /// The checks at which the server (any instance) stopped answering, in every lane.
+    pub stopped_answering: Mutex<Vec<String>>,
 }
 
 /// How siblings are started: their gate and their start-up timeout.
@@ -259,6 +261,11 @@ impl Run<'_> {
     /// Runs one check, times it, confirms the server lives, and says so to the progress.
     /// Returns why the remaining checks cannot run, if the server is gone for good.
     fn one(&self, ctx: &mut Context<'_>, info: &CheckInfo) -> (CheckResult, Option<String>) {
+        if let Some(reason) = self.unresponsive() {
+            let result = skipped(info, &reason);
+            self.progress.check_done(&result);
+            return (result, None);
+        }
         self.progress.check_started(info);
         let begun = Instant::now();
         let pages_given = self.given_pages.is_some();
@@ -270,8 +277,24 @@ impl Run<'_> {
             stopped = Some(reason);
         }
         result.duration = begun.elapsed();
+        if result.rule == Some(RuleId::StoppedAnswering) {
+            lock(&self.stopped_answering).push(info.id.clone());
+        }
         self.progress.check_done(&result);
         (result, stopped)
+    }
+
+    /// Why the remaining checks are not run, once the server has stopped answering
+    /// [`MAX_STOPS`] times.
+    fn unresponsive(&self) -> Option<String> {
+        let stops = lock(&self.stopped_answering);
+        (stops.len() >= MAX_STOPS).then(|| {
+            format!(
+                "not run: the server stopped answering GET / {} times (at {}), restarts did not keep it answering, and each further check would only wait out its timeouts",
+                stops.len(),
+                stops.join(", ")
+            )
+        })
     }
 
     /// One check on a fresh sibling instance of the target, stopped afterwards; the pages and
@@ -284,6 +307,15 @@ impl Run<'_> {
         calibration: &Calibration,
         siblings: &Siblings,
     ) -> Result<OnSibling, SetupError> {
+        if let Some(reason) = self.unresponsive() {
+            let result = skipped(info, &reason);
+            self.progress.check_done(&result);
+            return Ok(OnSibling {
+                result,
+                notes: Vec::new(),
+                calibration: calibration.clone(),
+            });
+        }
         let mut sibling = Target::start_gated(
             self.spec.clone(),
             siblings.options.clone(),
@@ -605,4 +637,9 @@ fn confirm_alive(ctx: &mut Context<'_>, result: &mut CheckResult) -> Option<Stri
     };
     (!ctx.target.restartable())
         .then(|| format!("the server stopped answering at {}: {text}", result.id))
+}
+
+/// Locks, ignoring poisoning: a list of check ids stays consistent between statements.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

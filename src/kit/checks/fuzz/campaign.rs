@@ -14,7 +14,7 @@ use super::{
 };
 use crate::kit::report::measurement::FuzzStats;
 use crate::kit::report::{CheckResult, Excerpt, FailureClass, Measurement, Verdict};
-use crate::kit::run::context::{CheckInfo, Context};
+use crate::kit::run::context::{CheckInfo, Context, MAX_STOPS};
 use crate::kit::verdict::RuleId;
 use crate::kit::verdict::expect::Kind;
 use proptest::strategy::{Strategy, ValueTree};
@@ -64,6 +64,8 @@ struct Campaign<'c, 'a> {
     /// Cases taken to hang like earlier ones of their class (see [`Deadline::hangs`]).
     assumed_hangs: u32,
     restarts: u32,
+    /// Times the server stopped answering (at [`MAX_STOPS`], the family ends).
+    stops: u32,
     since_probe: u32,
     shrink_spent: Duration,
     /// The server is gone and cannot be restarted (`--addr`): the family stops.
@@ -94,6 +96,7 @@ pub fn run(ctx: &mut Context<'_>, info: &CheckInfo) -> CheckResult {
         retries: 0,
         assumed_hangs: 0,
         restarts: 0,
+        stops: 0,
         since_probe: 0,
         shrink_spent: Duration::ZERO,
         stopped: None,
@@ -198,10 +201,17 @@ impl Campaign<'_, '_> {
         }
         self.since_probe = 0;
         let death = self.ctx.liveness()?;
-        if self.ctx.target.restartable() {
-            self.restarts += 1;
-        } else {
+        self.stops += u32::from(death.0 == RuleId::StoppedAnswering);
+        if !self.ctx.target.restartable() {
             self.stopped = Some(death.1.clone());
+            return Some(death);
+        }
+        self.restarts += 1;
+        if self.stops as usize >= MAX_STOPS {
+            self.stopped = Some(format!(
+                "the server stopped answering GET / {} times in this family, and restarts did not keep it answering",
+                self.stops
+            ));
         }
         Some(death)
     }
