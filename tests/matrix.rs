@@ -164,12 +164,130 @@ fn a_matrix_of_conforming_implementations_exits_0_and_bad_files_exit_2() {
         .assert()
         .code(0);
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[[implementation]]\nname = \"x\"\n").unwrap();
-    Command::cargo_bin("unblocked")
+    // Issue 20 §15: options the command line refuses were accepted from the file.
+    for (text, says) in [
+        ("[[implementation]]\nname = \"x\"\n", "server"),
+        (
+            "[[implementation]]\nname = \"x\"\nserver = \"s {port}\"\ntimeout = \"0s\"\n",
+            "must be more than zero",
+        ),
+        (
+            "[[implementation]]\nname = \"x\"\nserver = \"s {port}\"\nslow = 0\n",
+            "slow (K): must be at least 1",
+        ),
+        (
+            "[[implementation]]\nname = \"x\"\nserver = \"s {port}\"\nfuzz_cases = 0\n",
+            "fuzz cases: must be at least 1",
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        Command::cargo_bin("unblocked")
+            .unwrap()
+            .arg("matrix")
+            .arg(&bad)
+            .timeout(RUN_TIMEOUT)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+}
+
+/// Issue 20 §15: `--format junit` was offered by `--help` and refused; a matrix is one JUnit
+/// document, a suite per implementation and group, an implementation that could not start
+/// one errored case.
+#[test]
+fn a_matrix_in_junit_has_the_suites_of_every_implementation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = matrix_file(dir.path());
+    let output = Command::cargo_bin("unblocked")
         .unwrap()
         .arg("matrix")
-        .arg(&bad)
+        .arg(&file)
+        .args(ONLY)
+        .args(["--format", "junit"])
         .timeout(RUN_TIMEOUT)
-        .assert()
-        .code(2);
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let xml = String::from_utf8(output.stdout).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+    let suites: Vec<&str> = junit.test_suites.iter().map(|s| s.name.as_str()).collect();
+    for name in [
+        "reference: fixtures",
+        "lowercase: fixtures",
+        "soft-404: fixtures",
+        "missing: setup",
+    ] {
+        assert!(suites.contains(&name), "{suites:?}");
+    }
+    assert_eq!(junit.errors, 1, "the implementation that could not start");
+    assert!(junit.failures >= 2, "lowercase and soft-404 fail: {xml}");
+}
+
+/// Issue 20 §15: a SIGINT during a matrix gave no report; now the implementations that
+/// finished are given, marked interrupted, with exit 130, and no server is left behind.
+#[test]
+fn an_interrupted_matrix_gives_the_implementations_that_finished() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let hello = cargo_bin("hello-server").display().to_string();
+    let broken = cargo_bin("broken-server").display().to_string();
+    let file = dir.path().join("two.toml");
+    let start_dir = dir.path().join("starts");
+    std::fs::write(
+        &file,
+        format!(
+            "[[implementation]]\nname = \"quick\"\nserver = \"{hello} --bind 127.0.0.1:{{port}} --quiet\"\n\
+             [[implementation]]\nname = \"slow-to-start\"\nserver = \"{broken} --bind 127.0.0.1:{{port}} --slow-start 100s --start-dir {}\"\n",
+            start_dir.display()
+        ),
+    )
+    .unwrap();
+    let marker = common::unique_marker();
+    let mut kit = std::process::Command::new(cargo_bin("unblocked"))
+        .arg("matrix")
+        .arg(&file)
+        .args(["--only", "fixtures.get-root", "--format", "json"])
+        .args(["--startup-timeout", "200s"])
+        .env(&marker.0, &marker.1)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = kit.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut kit = common::Guarded(kit);
+    let first_done = std::iter::from_fn(|| rx.recv_timeout(RUN_TIMEOUT).ok())
+        .any(|line| line.contains("[1/2] quick"));
+    assert!(first_done, "the first implementation never finished");
+    kit.signal(nix::sys::signal::Signal::SIGINT);
+    let status = kit
+        .wait_within(common::IO_TIMEOUT)
+        .expect("the kit exits on the signal");
+    assert_eq!(status.code(), Some(130));
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(kit.0.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&stdout)));
+    assert_eq!(doc["interrupted"], true);
+    assert_eq!(doc["conforming"], false);
+    let names: Vec<&str> = doc["implementations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["quick"]);
+    assert!(
+        common::eventually(
+            || common::marked_processes(&format!("{}={}", marker.0, marker.1)).is_empty()
+        ),
+        "processes left behind"
+    );
 }

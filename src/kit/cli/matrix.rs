@@ -4,17 +4,16 @@
 use crate::kit::cli::args::{Format, MatrixArgs};
 use crate::kit::cli::{Ended, output};
 use crate::kit::report::matrix::{render_html, render_human, render_json};
-use crate::kit::run::matrix::{MatrixFile, run};
+use crate::kit::run::matrix::{Column, Matrix, MatrixFile, run};
 use crate::kit::run::settings::{FuzzSettings, Settings};
 use crate::kit::run::target::TargetOptions;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// `unblocked matrix FILE`: exit 0 when every implementation conforms, 1 otherwise, 2 for
 /// a file that cannot be used.
 pub fn run_cli(args: &MatrixArgs) -> Ended {
-    if args.report.format == Format::Junit {
-        // One JUnit document per implementation would be several files.
-        return Ended::Setup("--format junit is not available for matrix: use json or html".into());
-    }
     let file = match MatrixFile::load(&args.file) {
         Ok(file) => file,
         Err(message) => return Ended::Setup(message),
@@ -52,8 +51,18 @@ pub fn run_cli(args: &MatrixArgs) -> Ended {
         "fuzz seed: {seed}, the same for every implementation"
     ));
     let total = file.implementations.len();
+    let finished: Arc<Mutex<Vec<Column>>> = Arc::default();
+    let delivering = Arc::new(AtomicBool::new(false));
+    let on_signal = {
+        let (finished, delivering, args) = (finished.clone(), delivering.clone(), args.clone());
+        move |_signal| deliver_partial(&finished, &delivering, &args)
+    };
+    if let Err(e) = crate::kit::run::target::install_signal_teardown(on_signal) {
+        return Ended::Setup(format!("cannot install signal handlers: {e}"));
+    }
     let mut done = 0;
     let matrix = run(&file, &base, |column| {
+        lock(&finished).push(column.clone());
         done += 1;
         let status = match &column.outcome {
             Ok(report) => output::summary_line(report),
@@ -64,30 +73,75 @@ pub fn run_cli(args: &MatrixArgs) -> Ended {
         };
         output::say(&format!("[{done}/{total}] {}: {status}", column.name));
     });
-    let rendered = match args.report.format {
-        Format::Human => render_human(&matrix),
-        Format::Json | Format::Junit => render_json(&matrix),
-        Format::Html => render_html(&matrix),
-    };
-    let delivered = match &args.report.output {
-        Some(path) => match output::write_atomically(path, &rendered) {
-            Ok(()) => output::print(&render_human(&matrix)),
-            Err(e) => {
-                let _ = output::print(&rendered);
-                output::say(&format!(
-                    "cannot write {e}; the matrix is on stdout instead"
-                ));
-                return Ended::Reported;
-            }
-        },
-        None => output::print(&rendered),
-    };
+    if delivering.swap(true, Ordering::SeqCst) {
+        // A signal came first: its partial matrix is being given, and the process ends.
+        std::thread::park();
+    }
+    let delivered = give(&matrix, args);
     if let Err(failure) = delivered {
-        return failure.into();
+        return failure;
     }
     if matrix.conforming() {
         Ended::Conforming
     } else {
         Ended::NotConforming
     }
+}
+
+/// On a signal: the matrix of the implementations that finished, marked interrupted, given
+/// as asked (unless the whole matrix is already being given).
+fn deliver_partial(finished: &Mutex<Vec<Column>>, delivering: &AtomicBool, args: &MatrixArgs) {
+    if delivering.swap(true, Ordering::SeqCst) {
+        // The final matrix is being given: the exit that follows waits for it.
+        while !GIVEN.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10)); // polls the main thread's write
+        }
+        return;
+    }
+    let matrix = Matrix::of(lock(finished).clone(), true);
+    let _ = give(&matrix, args);
+}
+
+/// Set once the final matrix is given.
+static GIVEN: AtomicBool = AtomicBool::new(false);
+
+/// Renders the matrix as asked and writes it; the human table goes to the terminal too
+/// when the document goes to a file.
+fn give(matrix: &Matrix, args: &MatrixArgs) -> Result<(), Ended> {
+    let given = write(matrix, args);
+    GIVEN.store(true, Ordering::SeqCst);
+    given
+}
+
+fn write(matrix: &Matrix, args: &MatrixArgs) -> Result<(), Ended> {
+    let rendered = match args.report.format {
+        Format::Human => render_human(matrix),
+        Format::Json => render_json(matrix),
+        Format::Junit => crate::kit::report::junit::render_matrix(
+            &matrix
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.outcome.as_ref().map_err(String::as_str)))
+                .collect::<Vec<_>>(),
+        ),
+        Format::Html => render_html(matrix),
+    };
+    let delivered = match &args.report.output {
+        Some(path) => match output::write_atomically(path, &rendered) {
+            Ok(()) => output::print(&render_human(matrix)),
+            Err(e) => {
+                let _ = output::print(&rendered);
+                output::say(&format!(
+                    "cannot write {e}; the matrix is on stdout instead"
+                ));
+                return Err(Ended::Reported);
+            }
+        },
+        None => output::print(&rendered),
+    };
+    delivered.map_err(Into::into)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

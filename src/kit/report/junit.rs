@@ -24,11 +24,38 @@ use std::time::Duration;
 pub fn render(report: &Report) -> String {
     let mut junit = quick_junit::Report::new("unblocked");
     junit.set_time(report.duration);
+    junit.add_test_suites(suites(report, ""));
+    junit
+        .to_string()
+        .expect("a JUnit report made of strings serializes")
+}
 
+/// A matrix as one JUnit document: the suites of every implementation, each named
+/// `IMPLEMENTATION: GROUP`; an implementation that could not be checked is one errored
+/// case of its own.
+pub fn render_matrix(columns: &[(&str, Result<&Report, &str>)]) -> String {
+    let mut junit = quick_junit::Report::new("unblocked matrix");
+    for (name, outcome) in columns {
+        match outcome {
+            Ok(report) => {
+                junit.add_test_suites(suites(report, &format!("{name}: ")));
+            }
+            Err(message) => {
+                junit.add_test_suite(setup_suite(&format!("{name}: setup"), name, message));
+            }
+        }
+    }
+    junit
+        .to_string()
+        .expect("a JUnit report made of strings serializes")
+}
+
+/// One suite per group, named `prefix` and the group.
+fn suites(report: &Report, prefix: &str) -> Vec<TestSuite> {
     let mut suites: Vec<TestSuite> = human::groups(report)
         .into_iter()
         .map(|(group, checks)| {
-            let mut suite = TestSuite::new(group);
+            let mut suite = TestSuite::new(format!("{prefix}{group}"));
             suite.set_time(checks.iter().map(|c| c.duration).sum::<Duration>());
             suite.add_test_cases(checks.into_iter().map(|check| test_case(report, check)));
             suite
@@ -41,18 +68,21 @@ pub fn render(report: &Report) -> String {
     {
         first.set_system_err(report.server_output.join("\n"));
     }
+    suites
+}
 
-    junit.add_test_suites(suites);
+/// The document for a run that could not start: one errored test case that says why.
+pub fn error_document(target: &TargetInfo, message: &str) -> String {
+    let mut junit = quick_junit::Report::new("unblocked");
+    junit.add_test_suite(setup_suite("setup", &target.name(), message));
     junit
         .to_string()
         .expect("a JUnit report made of strings serializes")
 }
 
-/// The document for a run that could not start: one errored test case that says why.
-pub fn error_document(target: &TargetInfo, message: &str) -> String {
-    let target = target.name();
-    let mut junit = quick_junit::Report::new("unblocked");
-    let mut suite = TestSuite::new("setup");
+/// A suite of one errored case: the run of `target` could not start, and why.
+fn setup_suite(name: &str, target: &str, message: &str) -> TestSuite {
+    let mut suite = TestSuite::new(name);
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
     status.set_message(message.lines().next().unwrap_or_default());
     status.set_type("setup-error");
@@ -60,10 +90,7 @@ pub fn error_document(target: &TargetInfo, message: &str) -> String {
     let mut case = TestCase::new("unblocked.setup", status);
     case.set_classname("unblocked.setup");
     suite.add_test_case(case);
-    junit.add_test_suite(suite);
-    junit
-        .to_string()
-        .expect("a JUnit report made of strings serializes")
+    suite
 }
 
 fn test_case(report: &Report, check: &CheckResult) -> TestCase {

@@ -71,6 +71,19 @@ pub struct Row {
 pub struct Matrix {
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
+    /// A signal ended the run: the columns are those that finished.
+    pub interrupted: bool,
+}
+
+impl Matrix {
+    /// The matrix of these columns.
+    pub fn of(columns: Vec<Column>, interrupted: bool) -> Matrix {
+        Matrix {
+            rows: rows(&columns),
+            columns,
+            interrupted,
+        }
+    }
 }
 
 impl MatrixFile {
@@ -122,6 +135,10 @@ impl Implementation {
             dir: self.dir.clone(),
             ..settings.target
         };
+        // The command line's bounds hold for a file's options too.
+        settings
+            .validate()
+            .map_err(|e| format!("{}: {e}", self.name))?;
         let check = Check::new(TargetSpec::Command(self.server.clone())).settings(settings);
         check
             .validate_selection()
@@ -144,8 +161,7 @@ pub fn run(file: &MatrixFile, base: &Settings, mut on_done: impl FnMut(&Column))
         on_done(&column);
         columns.push(column);
     }
-    let rows = rows(&columns);
-    Matrix { columns, rows }
+    Matrix::of(columns, false)
 }
 
 /// One row per check (in the order the checks first appear), the disagreeing ones first.
@@ -189,8 +205,10 @@ pub fn rows(columns: &[Column]) -> Vec<Row> {
 impl Matrix {
     /// Every implementation ran and conforms.
     pub fn conforming(&self) -> bool {
-        self.columns
-            .iter()
-            .all(|c| c.outcome.as_ref().is_ok_and(Report::conforming))
+        !self.interrupted
+            && self
+                .columns
+                .iter()
+                .all(|c| c.outcome.as_ref().is_ok_and(Report::conforming))
     }
 }
