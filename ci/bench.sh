@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full default check, wall time, in lanes and --sequential, for the README's speed table.
+# Full default check, wall time, in lanes and --sequential, for the speed table of docs/performance.md.
 # Usage: ci/bench.sh   (builds the release binaries; peers need ci/install-peers.sh first)
 set -euo pipefail
 cd "$(dirname "$0")/.."

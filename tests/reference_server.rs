@@ -1,4 +1,4 @@
-//! The reference server's exact bytes, row by row of the contract in the README.
+//! The reference server's exact bytes, row by row of the contract in docs/internals.md.
 //! These tests pin `hello-server` itself, so they ignore `UNBLOCKED_SERVER`.
 
 mod common;

@@ -159,9 +159,38 @@ fn commands_that_cannot_start_are_setup_errors() {
         options(),
     );
     assert!(
-        missing.contains("cannot start `/nonexistent/not-a-server`: no such program"),
+        missing.contains("cannot start `/nonexistent/not-a-server`: no such file"),
         "{missing}"
     );
+    // Issue 20 §16: a directory was "no such program".
+    let dir = tempfile::tempdir().unwrap();
+    let directory = start_error(
+        TargetSpec::Command(format!("{} {{port}}", dir.path().display())),
+        options(),
+    );
+    assert!(
+        directory.contains("it is a directory, not a program"),
+        "{directory}"
+    );
+    // Issue 20 §16: a server that speaks HTTP/2 only got "did not answer GET /" after the
+    // whole start-up timeout; what it sent is quoted at once.
+    let h2 = start_error(
+        TargetSpec::Command(format!(
+            "{} --bind 127.0.0.1:{{port}} --flaw http2-only",
+            assert_cmd::cargo::cargo_bin("broken-server").display()
+        )),
+        options(),
+    );
+    assert!(
+        h2.contains(r#"not an HTTP/1.x response: it starts with "\0\0\x06\x04"#)
+            && h2.contains("HTTP/2"),
+        "{h2}"
+    );
+    let unknown = start_error(
+        TargetSpec::Command("no-such-server-program-anywhere {port}".into()),
+        options(),
+    );
+    assert!(unknown.contains("no such program in PATH"), "{unknown}");
 
     for bad in ["", "   ", "server 'unterminated"] {
         let message = start_error(TargetSpec::Command(bad.into()), options());

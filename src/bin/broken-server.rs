@@ -153,6 +153,8 @@ enum Flaw {
     /// Answers the first 4 connections of each process, then accepts connections and
     /// never answers them (a server whose workers have all hung)
     SilentAfterStart,
+    /// Speaks only HTTP/2: answers every connection with a SETTINGS frame, then closes
+    Http2Only,
     /// A HEAD request gets the body too, as the book's listings send it
     BodyAfterHead,
     /// GET / is answered 20 ms late (a regression a baseline must catch, not a conformance
@@ -505,6 +507,11 @@ const ANSWERED_AFTER_START: usize = 4;
 
 async fn handle(stream: TcpStream, config: Config) -> io::Result<()> {
     let flaws = config.flaws;
+    if flaws.has(Flaw::Http2Only) {
+        // Imitates an h2c-only server: its connection preface is a SETTINGS frame.
+        const SETTINGS: &[u8] = b"\0\0\x06\x04\0\0\0\0\0\0\x03\0\0\0\x64";
+        return (&stream).write_all(SETTINGS).await;
+    }
     if flaws.has(Flaw::SilentAfterStart)
         && ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= ANSWERED_AFTER_START
     {

@@ -24,13 +24,13 @@ pub mod report;
 pub mod run;
 pub mod verdict;
 
-/// The README shows the tables the kit actually uses (a unit test, so that mutation
+/// docs/policy.md shows the tables the kit actually uses (a unit test, so that mutation
 /// testing of the table code with `--lib` sees it).
 #[cfg(test)]
 mod readme_tables {
     #[test]
     fn readme_prints_the_rows_the_features_and_the_rules() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/policy.md");
         for (what, table) in [
             ("rows", super::verdict::expect::markdown_rows()),
             (
@@ -42,7 +42,7 @@ mod readme_tables {
         ] {
             assert!(
                 readme.contains(&table),
-                "README.md is out of date; paste these {what}:\n{table}"
+                "docs/policy.md is out of date; paste these {what}:\n{table}"
             );
         }
     }

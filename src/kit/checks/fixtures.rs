@@ -2,7 +2,7 @@
 //!
 //! The bundled cases (`fixtures/cases/*.toml`) are embedded in the binary; `--cases DIR`
 //! adds the `*.toml` files of a directory, and a case with the id of a bundled one replaces
-//! it. The format is documented in the README:
+//! it. The format is documented in docs/fixtures.md:
 //!
 //! ```toml
 //! [[case]]
@@ -455,7 +455,7 @@ mod tests {
             .map(|text| text.lines().filter(|l| l.trim() == "[[case]]").count())
             .sum();
         assert_eq!(cases.len(), written);
-        // The suite as documented in the README; fewer means cases were lost.
+        // The suite as documented in docs/fixtures.md; fewer means cases were lost.
         assert!(cases.len() >= 100, "{}", cases.len());
     }
 

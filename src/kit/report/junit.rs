@@ -74,7 +74,7 @@ fn suites(report: &Report, prefix: &str) -> Vec<TestSuite> {
 /// The document for a run that could not start: one errored test case that says why.
 pub fn error_document(target: &TargetInfo, message: &str) -> String {
     let mut junit = quick_junit::Report::new("unblocked");
-    junit.add_test_suite(setup_suite("setup", &target.name(), message));
+    junit.add_test_suite(setup_suite("setup", target.name(), message));
     junit
         .to_string()
         .expect("a JUnit report made of strings serializes")

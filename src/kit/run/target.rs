@@ -451,12 +451,8 @@ impl Process {
         }
         let found = find_program(program, options.dir.as_deref()).ok_or_else(|| {
             SetupError::new(format!(
-                "cannot start `{program}`: no such program (looked in {})",
-                if program.contains('/') {
-                    "the given path"
-                } else {
-                    "PATH"
-                }
+                "cannot start `{program}`: {}",
+                why_not_a_program(program, options.dir.as_deref())
             ))
         })?;
         let mut command = match &options.supervisor {
@@ -909,22 +905,28 @@ fn parse_listening_line(line: &str) -> Option<SocketAddr> {
 
 enum NotReady {
     Exited(String),
-    TimedOut,
+    /// With what the last probe saw.
+    TimedOut(Option<Probe>),
+    /// What answered is not HTTP/1.x (TLS, HTTP/2): waiting longer will not change it.
+    NotHttp(Probe),
 }
 
 /// Probes `addr` until the server answers `GET /`, it exits, or the deadline passes.
 fn wait_ready(process: &mut Process, addr: SocketAddr, deadline: Instant) -> Result<(), NotReady> {
     let mut pause = PROBE_INTERVAL_FIRST;
+    let mut last = None;
     loop {
         if let Some(description) = process.exit_description() {
             return Err(NotReady::Exited(description));
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(NotReady::TimedOut);
+            return Err(NotReady::TimedOut(last));
         }
-        if raw::answers_get_root(addr, (deadline - now).min(PROBE_TIMEOUT)) {
-            return Ok(());
+        match raw::probe_get_root(addr, (deadline - now).min(PROBE_TIMEOUT)) {
+            Probe::Answered(_) => return Ok(()),
+            probe @ Probe::NotHttp(_) => return Err(NotReady::NotHttp(probe)),
+            probe => last = Some(probe),
         }
         let left = deadline.saturating_duration_since(Instant::now());
         // Polls for the server to come up; nothing listened yet.
@@ -945,9 +947,15 @@ fn start_error(
         NotReady::Exited(description) => {
             format!("the server exited during start-up ({description})")
         }
-        NotReady::TimedOut => format!(
-            "the server did not answer GET / within {}",
-            humantime::format_duration(options.startup_timeout)
+        NotReady::TimedOut(last) => format!(
+            "the server did not answer GET / within {}{}",
+            humantime::format_duration(options.startup_timeout),
+            last.map(|p| format!(" (the last probe: it {})", p.describe()))
+                .unwrap_or_default()
+        ),
+        NotReady::NotHttp(probe) => format!(
+            "the server {} (is it TLS or HTTP/2 only? the kit speaks HTTP/1.1 over TCP)",
+            probe.describe()
         ),
     };
     SetupError::new(format!("{what}{}", tail_text(process, output)))
@@ -1081,6 +1089,24 @@ fn die_with_parent(_command: &mut Command, _signal: Signal) {}
 
 /// Where `program` is: a path (relative to `dir`, or the kit's directory) when it has a
 /// slash, else the first match on PATH.
+/// Why `program` cannot be run, in words.
+fn why_not_a_program(program: &str, dir: Option<&std::path::Path>) -> &'static str {
+    if !program.contains('/') {
+        return "no such program in PATH";
+    }
+    let path = match dir {
+        Some(dir) if !program.starts_with('/') => dir.join(program),
+        _ => PathBuf::from(program),
+    };
+    if path.is_dir() {
+        "it is a directory, not a program"
+    } else if path.exists() {
+        "it is not a regular file"
+    } else {
+        "no such file"
+    }
+}
+
 fn find_program(program: &str, dir: Option<&std::path::Path>) -> Option<PathBuf> {
     if program.contains('/') {
         let path = match dir {

@@ -429,7 +429,7 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
-/// The rules as Markdown, for the README (a test keeps the README in step with it).
+/// The rules as Markdown, for docs/policy.md (a test keeps it in step with this).
 pub fn markdown_rules() -> String {
     let mut text = String::from(
         "| rule | verdict | meaning | rests on | harm |\n| --- | --- | --- | --- | --- |\n",
@@ -456,7 +456,7 @@ pub fn markdown_rules() -> String {
     text
 }
 
-/// The requirement ledger as Markdown, for the README.
+/// The requirement ledger as Markdown, for docs/policy.md.
 pub fn markdown_ledger() -> String {
     let mut text =
         String::from("| id | where | level | the sentence |\n| --- | --- | --- | --- |\n");

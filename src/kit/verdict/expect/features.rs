@@ -89,7 +89,7 @@ pub enum Duty {
 #[derive(Debug)]
 pub struct Feature {
     pub id: FeatureId,
-    /// Stable kebab-case name, used in reports and the README.
+    /// Stable kebab-case name, used in reports and docs/policy.md.
     pub name: &'static str,
     pub example: &'static str,
     pub reference: Reference,
@@ -108,7 +108,7 @@ pub struct Feature {
     pub why: &'static str,
 }
 
-/// The table, in the order the README prints it.
+/// The table, in the order docs/policy.md prints it.
 pub const FEATURES: &[Feature] = &[
     Feature {
         id: FeatureId::HeadMethod,
@@ -666,7 +666,7 @@ impl FeatureId {
     }
 }
 
-/// The table as Markdown, for the README (a test keeps the README in step with it).
+/// The table as Markdown, for docs/policy.md (a test keeps it in step with this).
 pub fn markdown_table() -> String {
     let list = |v: &[Outcome]| {
         if v.is_empty() {

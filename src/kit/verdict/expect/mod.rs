@@ -110,7 +110,7 @@ pub struct Row {
     pub input: &'static str,
 }
 
-/// The rows, in the order the README prints them.
+/// The rows, in the order docs/policy.md prints them.
 pub const ROWS: &[Row] = &[
     Row {
         kind: Kind::Hello,
@@ -716,7 +716,7 @@ impl Plan {
     }
 }
 
-/// The rows as Markdown, for the README (a test keeps the README in step with it).
+/// The rows as Markdown, for docs/policy.md (a test keeps it in step with this).
 pub fn markdown_rows() -> String {
     let mut text = String::from("| row | requests |\n| --- | --- |\n");
     for row in ROWS {

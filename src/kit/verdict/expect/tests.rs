@@ -677,7 +677,7 @@ fn bytes_after_the_last_request_on_a_connection_are_data_after_close() {
 
 #[test]
 fn the_reference_refuses_a_body_over_one_mebibyte() {
-    // The documented limit of hello-server (README, "The contract"): 1 MiB.
+    // The documented limit of hello-server (docs/internals.md, "The contract"): 1 MiB.
     let post = |len: u64| {
         let head = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n");
         first(head.as_bytes())
