@@ -349,8 +349,10 @@ pub fn next(stream: &[u8], at: usize, head_request: bool, closed: bool) -> Next 
                 Ok(n) if available.len() >= n => Next::Complete(message(body_start + n, head)),
                 _ => Next::Incomplete { head: Some(head) },
             },
-            BodyFraming::Chunked => match chunked(available) {
-                Ok(Some(chunks)) => Next::Complete(message(body_start + chunks.used, head)),
+            // Framing only: the body is decoded when asked for (`Message::body`), not at
+            // every read of a long chunked stream.
+            BodyFraming::Chunked => match chunks_end(available) {
+                Ok(Some(used)) => Next::Complete(message(body_start + used, head)),
                 Ok(None) => Next::Incomplete { head: Some(head) },
                 Err(e) => Next::Invalid(e),
             },
@@ -390,8 +392,21 @@ pub struct Chunks {
 /// chunk extensions allowed and ignored, trailer fields checked and ignored. `Ok(None)`
 /// while incomplete.
 pub fn chunked(bytes: &[u8]) -> Result<Option<Chunks>, ParseError> {
-    let mut pos = 0;
     let mut body = Vec::new();
+    let used = walk_chunks(bytes, |data| body.extend_from_slice(data))?;
+    Ok(used.map(|used| Chunks { body, used }))
+}
+
+/// Where a chunked body ends (the bytes it uses, trailer section included), checked as
+/// strictly as [`chunked`], without copying its data.
+pub fn chunks_end(bytes: &[u8]) -> Result<Option<usize>, ParseError> {
+    walk_chunks(bytes, |_| {})
+}
+
+/// Walks the chunks, handing each chunk's data to `data`; the bytes used, or `Ok(None)`
+/// while incomplete.
+fn walk_chunks(bytes: &[u8], mut data: impl FnMut(&[u8])) -> Result<Option<usize>, ParseError> {
+    let mut pos = 0;
     loop {
         let Some(line) = crlf_line(&bytes[pos..], MAX_CHUNK_LINE)? else {
             return Ok(None);
@@ -399,7 +414,7 @@ pub fn chunked(bytes: &[u8]) -> Result<Option<Chunks>, ParseError> {
         let size = chunk_size(line)?;
         pos += line.len() + 2;
         if size == 0 {
-            return trailer(bytes, pos).map(|used| used.map(|used| Chunks { body, used }));
+            return trailer(bytes, pos);
         }
         let size = usize::try_from(size).map_err(|_| ParseError::BadChunkSize(quote(line)))?;
         let Some(data_end) = pos.checked_add(size) else {
@@ -417,7 +432,7 @@ pub fn chunked(bytes: &[u8]) -> Result<Option<Chunks>, ParseError> {
         if &bytes[data_end..data_end + 2] != b"\r\n" {
             return Err(ParseError::ChunkNotTerminated);
         }
-        body.extend_from_slice(&bytes[pos..data_end]);
+        data(&bytes[pos..data_end]);
         pos = data_end + 2;
     }
 }
